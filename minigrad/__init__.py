@@ -1,0 +1,38 @@
+"""minigrad: a from-scratch reverse-mode autograd engine on NumPy (CPU) and CuPy (GPU).
+
+The public surface, PyTorch's names and semantics::
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2 * x
+"""
+
+import numpy as _np
+
+from . import autograd, backend, cuda  # noqa: F401
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Device, device, manual_seed
+from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                       randint, randn, zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .tensor import Tensor, cat, maximum, minimum, stack, tensor, where
+
+float32 = _np.dtype(_np.float32)
+float64 = _np.dtype(_np.float64)
+int32 = _np.dtype(_np.int32)
+int64 = _np.dtype(_np.int64)
+bool_ = _np.dtype(_np.bool_)
+float = float32  # noqa: A001  (torch.float)
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "full", "full_like", "arange", "linspace", "eye",
+    "rand", "randn", "randint", "zeros_like", "ones_like", "from_numpy", "cat", "stack", "where",
+    "maximum", "minimum", "float32", "float64", "int32", "int64", "bool_", "no_grad",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "device", "Device",
+    "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda",
+]

@@ -1,0 +1,367 @@
+"""Reverse-mode automatic differentiation: Function, grad mode and the backward pass.
+
+Every differentiable op is a :class:`Function` subclass with ``forward`` (arrays in, one array
+out) beside ``backward`` (the output gradient as a Tensor in, one gradient Tensor per input
+out, written with Tensor ops). Calling ``MyFunction.apply(*tensors, **params)`` runs forward and,
+when grad mode is on and an input requires grad, records the call as the output's ``grad_fn``.
+
+Because ``backward`` is written with Tensor ops, ``backward(create_graph=True)`` records the
+backward pass itself, which gives higher-order gradients with no second implementation.
+
+A custom op, the public extension point::
+
+    class Cube(Function):
+        def forward(self, x):                # x: a NumPy (or CuPy) array
+            return x ** 3
+        def backward(self, grad):            # grad: a Tensor shaped like the output
+            (x,) = self.inputs               # the input Tensors
+            return grad * 3 * x ** 2         # one Tensor per input (None: no gradient)
+
+    y = Cube.apply(t)
+
+``self.inputs`` holds the input Tensors, ``self.needs_input_grad`` which of them want a
+gradient, and ``self.output()`` the output as a Tensor tied to this Function (for gradients
+written in terms of the output, such as ``exp``). Anything else backward needs, forward stores
+on ``self``. After a backward pass without ``retain_graph`` all of it is released.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad",
+           "backward"]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded for backward in this thread."""
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) setting grad mode on or off; restores it on exit."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = []
+
+    def __enter__(self):
+        self.prev.append(_mode.enabled)
+        _mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self.prev.pop()
+        return False
+
+    def __call__(self, func):
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__(self.mode):
+                return func(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """No op inside records a graph: for inference and for parameter updates."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+_FLOAT_KINDS = ("f", "c")
+_np_generic = np.generic
+
+
+def _op_error(cls, inputs, exc):
+    """Re-raise an array-library error with the op's name, shapes, dtypes and devices."""
+    tensors = [t for t in inputs if isinstance(t, Tensor)]
+    devices = {str(t.device) for t in tensors}
+    if len(devices) > 1:
+        return RuntimeError(
+            f"{cls.__name__}: expected all tensors on one device, got "
+            + " and ".join(str(t.device) for t in tensors))
+    described = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
+    return type(exc)(f"{cls.__name__}: invalid inputs ({described}): {exc}")
+
+
+class Function:
+    """Base class of every differentiable op; see the module docstring for how to write one."""
+
+    _retained = None  # weakref to an output that called retain_grad()
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays; record the call if a gradient may be needed."""
+        fn = cls.__new__(cls)
+        try:
+            data = fn.forward(*[t.data for t in inputs], **params)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _op_error(cls, inputs, exc) from exc
+        if isinstance(data, _np_generic):  # NumPy turns 0-d results into scalars
+            data = np.asarray(data)
+        out = _new_tensor(Tensor)
+        out.data = data
+        out.grad = None
+        out.grad_fn = None
+        out._version = 0
+        out._requires_grad = False
+        if _mode.enabled:
+            needs = tuple([t._requires_grad for t in inputs])
+            if True in needs and data.dtype.kind in _FLOAT_KINDS:
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                fn.versions = tuple([t._version for t in inputs])
+                out.grad_fn = fn
+                out._requires_grad = True
+        return out
+
+    def output(self):
+        """The output as a Tensor tied to this Function, for backward formulas that use it.
+
+        Forward must have stored the output array as ``self.out``.
+        """
+        t = Tensor._make(self.out, requires_grad=True)
+        t.grad_fn = self
+        return t
+
+    def _release(self):
+        self.__dict__.clear()
+        self.released = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward pass
+
+
+_SECOND_BACKWARD = (
+    "{}: trying to backward through the graph a second time (its saved values were freed "
+    "after the first backward). Pass retain_graph=True to the first backward to keep them.")
+
+
+def _collect(root_fns):
+    """Count, for every Function reachable from the roots, how many graph edges feed it."""
+    pending = {fn: 0 for fn in root_fns}
+    stack = list(pending)
+    while stack:
+        fn = stack.pop()
+        try:
+            inputs = fn.inputs
+        except AttributeError:
+            raise RuntimeError(_SECOND_BACKWARD.format(type(fn).__name__)) from None
+        for t in inputs:
+            producer = t.grad_fn
+            if producer is not None:
+                if producer in pending:
+                    pending[producer] += 1
+                else:
+                    pending[producer] = 1
+                    stack.append(producer)
+    return pending
+
+
+class _Sink:
+    """Where the gradients reaching leaves (and retained non-leaves) go.
+
+    Plain backward accumulates into ``.grad``; :func:`grad` captures into a dict instead. A
+    gradient array is adopted as ``.grad`` without a copy only when it is fresh memory that no
+    other gradient of this pass uses; otherwise it is copied, so no two ``.grad`` share memory
+    with each other or with the upstream gradient, and accumulation can happen in place.
+    """
+
+    def __init__(self, create_graph, capture=None):
+        self.create_graph = create_graph
+        self.capture = capture
+        self.seen = set()  # ids of gradient arrays already handed out in this pass
+
+    def mark(self, grad):
+        self.seen.add(id(grad.data))
+
+    def _own(self, grad, shared):
+        arr = grad.data
+        if shared or arr.base is not None or id(arr) in self.seen:
+            if self.create_graph:
+                return grad.clone()
+            return Tensor._make(arr.copy())
+        self.seen.add(id(arr))
+        return grad
+
+    def put(self, tensor, key, grad, shared):
+        if self.capture is not None:
+            if key not in self.capture:
+                return
+            prev = self.capture[key]
+            self.capture[key] = self._own(grad, shared) if prev is None else prev + grad
+            return
+        if tensor.grad is None:
+            tensor.grad = self._own(grad, shared)
+        elif self.create_graph or tensor.grad._requires_grad:
+            tensor.grad = tensor.grad + grad
+        else:
+            tensor.grad.data += grad.data
+
+
+def _as_grad_tensor(value, like, what):
+    if value is None:
+        if like.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient can be created implicitly only for a one-element "
+                f"output, but the output has shape {tuple(like.shape)}; pass gradient=")
+        xp = backend.array_module(like.data)
+        return Tensor._make(xp.ones(like.data.shape, like.data.dtype))
+    if not isinstance(value, Tensor):
+        value = Tensor._make(backend.to_device(value, like.device).astype(like.dtype, copy=False))
+    if value.shape != like.shape:
+        raise RuntimeError(f"{what}: gradient of shape {tuple(value.shape)} given for an output "
+                           f"of shape {tuple(like.shape)}")
+    if value.device != like.device:
+        raise RuntimeError(f"{what}: gradient on {value.device} given for an output on "
+                           f"{like.device}")
+    return value
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
+    grads = {}
+    leaf_roots = []
+    for t, g in zip(roots, root_grads):
+        sink.mark(g)
+        if t.grad_fn is None:
+            leaf_roots.append((t, g))
+        elif t.grad_fn in grads:
+            grads[t.grad_fn] = grads[t.grad_fn] + g
+        else:
+            grads[t.grad_fn] = g
+    with set_grad_enabled(create_graph):
+        for t, g in leaf_roots:
+            sink.put(t, id(t), g, True)
+        if not grads:
+            return
+        pending = _collect(grads)
+        ready = [fn for fn in grads if pending[fn] == 0]
+        while ready:
+            fn = ready.pop()
+            grad = grads.pop(fn)
+            inputs = fn.inputs
+            if sink.capture is not None:
+                if fn in sink.capture:
+                    sink.put(None, fn, grad, True)
+            elif fn._retained is not None:
+                retained = fn._retained()
+                if retained is not None:
+                    sink.put(retained, fn, grad, True)
+            for t, version in zip(inputs, fn.versions):
+                if t._version != version:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}: an input of shape {tuple(t.shape)} was modified in "
+                        f"place after the op used it, so its gradient would be wrong")
+            input_grads = fn.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(inputs):
+                raise RuntimeError(f"{type(fn).__name__}.backward returned {len(input_grads)} "
+                                   f"gradients for {len(inputs)} inputs")
+            if not retain_graph:
+                fn._release()
+            passthrough = id(grad.data)
+            ids = [None if g is None else id(g.data) for g in input_grads]
+            for i, (t, g) in enumerate(zip(inputs, input_grads)):
+                if g is None or not t._requires_grad:
+                    continue
+                if not isinstance(g, Tensor):
+                    g = Tensor._make(g)
+                if g.data.shape != t.data.shape:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned a gradient of shape "
+                        f"{tuple(g.shape)} for input {i} of shape {tuple(t.shape)}")
+                producer = t.grad_fn
+                if producer is None:
+                    gid = ids[i]
+                    sink.put(t, id(t), g, gid == passthrough or ids.count(gid) > 1)
+                else:
+                    sink.mark(g)
+                    prev = grads.get(producer)
+                    grads[producer] = g if prev is None else prev + g
+                    pending[producer] -= 1
+                    if pending[producer] == 0:
+                        ready.append(producer)
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                           "(did the computation run under no_grad, or on inputs that do not "
+                           "require grad?)")
+    gradient = _as_grad_tensor(gradient, tensor, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run_backward([tensor], [gradient], retain_graph, create_graph, _Sink(create_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    ``grad_outputs`` holds one upstream gradient per output (``None`` for one-element outputs).
+    With ``create_graph=True`` the returned gradients are themselves differentiable.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} does not require grad")
+    roots, root_grads = [], []
+    for out, g in zip(outputs, grad_outputs):
+        if out.requires_grad:
+            roots.append(out)
+            root_grads.append(_as_grad_tensor(g, out, "grad"))
+    if retain_graph is None:
+        retain_graph = create_graph
+    keys = [id(t) if t.grad_fn is None else t.grad_fn for t in inputs]
+    capture = dict.fromkeys(keys)
+    _run_backward(roots, root_grads, retain_graph, create_graph, _Sink(create_graph, capture))
+    result = [capture[k] for k in keys]
+    for t, g in zip(inputs, result):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} was not used to "
+                               f"compute the outputs (pass allow_unused=True)")
+    return result[0] if single else tuple(result)
+
+
+Tensor = None  # set by tensor.py, which imports this module first
+_new_tensor = object.__new__

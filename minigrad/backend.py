@@ -1,0 +1,241 @@
+"""Devices, array modules and random number generators: the one place that knows about CuPy.
+
+A tensor's data is a ``numpy.ndarray`` (device ``cpu``) or a ``cupy.ndarray`` (device
+``cuda:N``). Op code asks :func:`array_module` for the module of its arrays and never branches
+on the device. CuPy is imported lazily, the first time a ``cuda`` device is asked for, so
+``import minigrad`` costs no more than ``import numpy``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Device", "device", "cpu", "array_module", "device_of", "to_device", "cupy",
+    "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
+]
+
+default_float = np.dtype(np.float32)
+
+_cupy = None  # the cupy module once imported
+
+
+class Device:
+    """A device: ``Device('cpu')``, ``Device('cuda')`` (= ``cuda:0``) or ``Device('cuda:1')``.
+
+    Compares equal to its string form, so ``t.device == 'cpu'`` works.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str, index: int | None = None):
+        self.type = type
+        self.index = index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device('{self}')"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except ValueError:
+                return False
+        return isinstance(other, Device) and other.type == self.type and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+cpu = Device("cpu")
+_cuda_devices: dict[int, Device] = {}
+
+
+def device(spec) -> Device:
+    """Parse ``'cpu'``, ``'cuda'``, ``'cuda:N'``, a :class:`Device` or ``None`` (= cpu)."""
+    if spec is None:
+        return cpu
+    if isinstance(spec, Device):
+        return spec
+    if isinstance(spec, str):
+        name, _, index = spec.partition(":")
+        if name == "cpu" and not index:
+            return cpu
+        if name == "cuda":
+            try:
+                n = int(index) if index else 0
+            except ValueError:
+                n = -1
+            if n >= 0:
+                return _cuda_devices.setdefault(n, Device("cuda", n))
+    raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def cupy():
+    """Import and return CuPy, with a clear error if it or a GPU is missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy as cp
+        except ImportError as exc:
+            raise RuntimeError(
+                "a 'cuda' device needs CuPy, which is not installed: "
+                "pip install 'minigrad[cuda12]' or 'minigrad[cuda13]' to match your CUDA"
+            ) from exc
+        try:
+            count = cp.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDA driver missing or broken
+            raise RuntimeError(f"CuPy is installed but no CUDA GPU can be used: {exc}") from exc
+        if count == 0:
+            raise RuntimeError("CuPy is installed but no CUDA GPU was found")
+        _cupy = cp
+    return _cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and at least one CUDA GPU answers."""
+    try:
+        cupy()
+    except RuntimeError:
+        return False
+    return True
+
+
+def cuda_device_count() -> int:
+    return cupy().cuda.runtime.getDeviceCount() if cuda_is_available() else 0
+
+
+def array_module(x):
+    """``numpy`` for NumPy arrays (and anything that is not a CuPy array), else ``cupy``."""
+    if type(x) is np.ndarray or _cupy is None:
+        return np
+    return _cupy.get_array_module(x)
+
+
+def device_of(array) -> Device:
+    """The device an array lives on."""
+    if type(array) is np.ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+        return cpu
+    return device(f"cuda:{array.device.id}")
+
+
+def _check_cuda_index(dev: Device):
+    cp = cupy()
+    count = cp.cuda.runtime.getDeviceCount()
+    if dev.index >= count:
+        raise RuntimeError(f"device {dev} does not exist: this machine has {count} CUDA GPU(s)")
+    return cp
+
+
+def to_device(array, dev):
+    """``array`` on device ``dev`` (the same object when it is already there)."""
+    dev = device(dev)
+    if dev.type == "cpu":
+        if device_of(array).type == "cpu":
+            return np.asarray(array)
+        return array.get()
+    cp = _check_cuda_index(dev)
+    if isinstance(array, cp.ndarray) and array.device.id == dev.index:
+        return array
+    with cp.cuda.Device(dev.index):
+        return cp.asarray(array)
+
+
+def on_device(dev):
+    """A context manager making ``dev`` current for array creation (a no-op on cpu)."""
+    dev = device(dev)
+    if dev.type == "cpu":
+        return _NullContext()
+    return _check_cuda_index(dev).cuda.Device(dev.index)
+
+
+def module_for(dev):
+    """The array module that creates arrays on ``dev``."""
+    dev = device(dev)
+    return np if dev.type == "cpu" else _check_cuda_index(dev)
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Random numbers: one generator per device, all seeded by manual_seed.
+
+_seed: int | None = None
+_generators: dict[Device, "Generator"] = {}
+
+
+class Generator:
+    """One device's random stream, with the same three draws on NumPy and CuPy."""
+
+    def __init__(self, dev: Device, seed: int | None):
+        self.device = dev
+        if dev.type == "cpu":
+            self._rng = np.random.Generator(np.random.PCG64(seed))
+        else:
+            cp = _check_cuda_index(dev)
+            with cp.cuda.Device(dev.index):
+                self._rng = cp.random.RandomState(seed)
+
+    def random(self, shape, dtype):
+        """Uniform on [0, 1)."""
+        if self.device.type == "cpu":
+            return self._rng.random(shape, dtype=dtype)
+        with on_device(self.device):
+            return self._rng.random_sample(shape, dtype=dtype)
+
+    def normal(self, shape, dtype):
+        """Standard normal."""
+        if self.device.type == "cpu":
+            return self._rng.standard_normal(shape, dtype=dtype)
+        with on_device(self.device):
+            return self._rng.standard_normal(shape, dtype=dtype)
+
+    def integers(self, low, high, shape, dtype):
+        """Uniform integers on [low, high)."""
+        if self.device.type == "cpu":
+            return self._rng.integers(low, high, shape, dtype=dtype)
+        with on_device(self.device):
+            return self._rng.randint(low, high, shape, dtype=dtype)
+
+    def permutation(self, n: int):
+        if self.device.type == "cpu":
+            return self._rng.permutation(n)
+        with on_device(self.device):
+            return self._rng.permutation(n)
+
+    def get_state(self) -> dict:
+        """A JSON-able snapshot (cpu only: CuPy offers no portable state)."""
+        if self.device.type != "cpu":
+            raise RuntimeError(f"saving the random state of {self.device} is not supported")
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        if self.device.type != "cpu":
+            raise RuntimeError(f"restoring the random state of {self.device} is not supported")
+        self._rng.bit_generator.state = state
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random stream of every device (cpu now, each cuda device when first used)."""
+    global _seed
+    _seed = int(seed)
+    for dev in list(_generators):
+        _generators[dev] = Generator(dev, _seed)
+
+
+def generator(dev=None) -> Generator:
+    """The random stream of ``dev`` (created on first use, from the last ``manual_seed``)."""
+    dev = device(dev)
+    gen = _generators.get(dev)
+    if gen is None:
+        gen = _generators[dev] = Generator(dev, _seed)
+    return gen

@@ -1,0 +1,761 @@
+"""The Tensor: an array (NumPy on cpu, CuPy on cuda) plus what autograd needs.
+
+Operators and methods dispatch to the Functions in :mod:`minigrad.functions`. Names and
+semantics follow PyTorch; where minigrad differs the method's docstring says so. The main
+differences: ``.data`` is the raw NumPy/CuPy array, ``max(dim)``/``min(dim)`` return values
+only (use ``argmax``/``argmin`` for indices), and ``view`` is ``reshape`` (it may copy).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import autograd, backend
+from .autograd import is_grad_enabled
+from .functions import elementwise as E
+from .functions import linalg as L
+from .functions import reduction as R
+from .functions import shape as S
+from .functions._helpers import normalize_dims, resolve_dim_args
+
+__all__ = ["Tensor", "tensor", "as_operands", "cat", "stack", "where", "maximum", "minimum"]
+
+_FLOAT_KINDS = ("f", "c")
+_int64 = np.dtype(np.int64)
+_new = object.__new__
+
+
+def _as_array(data, dtype=None, device=None, copy=True):
+    """Turn tensors, arrays, numbers and nested lists into an array of ``dtype`` on ``device``.
+
+    Python floats become float32 (the default float), ints int64 and bools bool, as in
+    PyTorch; NumPy and CuPy arrays keep their dtype unless ``dtype`` is given.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)) or backend.device_of(data).type != "cpu":
+        array = data
+    else:
+        array = np.asarray(data)
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(backend.default_float)
+        elif dtype is None and array.dtype.kind in "iu":
+            array = array.astype(np.int64, copy=False)
+        elif array.dtype.kind not in "biufc":
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                            f"(array dtype {array.dtype})")
+        copy = False
+    if device is not None:
+        moved = backend.to_device(array, device)
+        copy = copy and moved is array
+        array = moved
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if array.dtype != dtype:
+            array, copy = array.astype(dtype), False
+    xp = backend.array_module(array)
+    if copy or not isinstance(array, xp.ndarray):
+        array = xp.array(array, copy=True)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
+
+    Build one with :func:`minigrad.tensor` (copies its input) or :func:`minigrad.from_numpy`
+    (shares memory). ``requires_grad=True`` asks for ``.grad`` to be filled by ``backward()``.
+    """
+
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_version", "__weakref__")
+    __array_ufunc__ = None  # NumPy operands defer to our reflected operators
+    __array_priority__ = 1000
+    __hash__ = object.__hash__  # tensors are dict keys by identity (== is elementwise)
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        self.data = _as_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad=False):
+        """Wrap an array without copying or checking (internal fast path)."""
+        t = _new(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = None
+        t._version = 0
+        t._requires_grad = requires_grad
+        return t
+
+    # --- attributes -----------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set whether a leaf tensor gathers ``.grad``; only floating tensors can."""
+        requires_grad = bool(requires_grad)
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError("requires_grad_: only a leaf tensor's flag can be changed; use "
+                               "detach() to get a tensor that does not require grad")
+        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(f"requires_grad_: only floating-point tensors can require grad, "
+                               f"this one is {self.data.dtype}")
+        self._requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def size(self, dim=None):
+        """The shape, or the length of axis ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # --- conversion -----------------------------------------------------------------------
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, "
+                             f"this one has shape {tuple(self.shape)} ({self.data.size} elements)")
+        return self.data.item()
+
+    def tolist(self):
+        return backend.to_device(self.data, "cpu").tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared on cpu). As in PyTorch, refused while the tensor
+        requires grad: call ``detach().numpy()``."""
+        if self._requires_grad:
+            raise RuntimeError("numpy: the tensor requires grad; use tensor.detach().numpy()")
+        return backend.to_device(self.data, "cpu")
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {tuple(self.shape)} is "
+                             f"ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self.data)
+
+    def __repr__(self):
+        body = np.array2string(backend.to_device(self.data, "cpu"), separator=", ",
+                               prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (backend.default_float, _int64, np.dtype(bool)):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def detach(self) -> "Tensor":
+        """The same data (shared, not copied), cut from the graph."""
+        return Tensor._make(self.data)
+
+    def clone(self) -> "Tensor":
+        """A copy of the data; gradients flow back to this tensor."""
+        return E.Clone.apply(self)
+
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """Move to a device and/or convert the dtype: ``to('cuda')``, ``to(minigrad.float64)``,
+        ``to('cpu', minigrad.float32)``. Differentiable; returns ``self`` if nothing changes."""
+        for arg in args:
+            if isinstance(arg, (str, backend.Device)):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            device = backend.device(device)
+            if device == self.device:
+                device = None
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype == self.data.dtype:
+                dtype = None
+        if device is None and dtype is None:
+            return self
+        return E.Cast.apply(self, dtype=dtype, device=device)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0):
+        return self.to(f"cuda:{index}")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    # --- autograd ---------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it came from.
+
+        ``gradient`` is the upstream gradient (needed unless the tensor has one element).
+        The graph is freed afterwards unless ``retain_graph=True``; ``create_graph=True``
+        records the backward pass too (for higher-order gradients) and retains the graph.
+        Only leaves (and tensors that called ``retain_grad()``) keep ``.grad``; repeated
+        calls add up, so zero the gradients between steps.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor at the next backward."""
+        if self.grad_fn is not None:
+            self.grad_fn._retained = weakref.ref(self)
+        elif not self._requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn._retained is not None
+
+    # --- in-place updates (outside the graph) ------------------------------------------------
+
+    def _inplace(self, op: str):
+        if self._requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{op}: an in-place change to a tensor that requires grad would corrupt its "
+                f"gradient; do parameter updates inside `with minigrad.no_grad():`")
+        self._version += 1
+
+    def __iadd__(self, other):
+        self._inplace("+=")
+        self.data += _raw(other)
+        return self
+
+    def __isub__(self, other):
+        self._inplace("-=")
+        self.data -= _raw(other)
+        return self
+
+    def __imul__(self, other):
+        self._inplace("*=")
+        self.data *= _raw(other)
+        return self
+
+    def __itruediv__(self, other):
+        self._inplace("/=")
+        self.data /= _raw(other)
+        return self
+
+    def __setitem__(self, index, value):
+        self._inplace("__setitem__")
+        self.data[self._index(index)] = _raw(value)
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place (outside the graph)."""
+        self._inplace("add_")
+        other = _raw(other)
+        self.data += other if alpha == 1 else other * alpha
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        return self.__imul__(other)
+
+    def div_(self, other):
+        return self.__itruediv__(other)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._inplace("fill_")
+        self.data[...] = _raw(value)
+        return self
+
+    def copy_(self, src):
+        self._inplace("copy_")
+        self.data[...] = backend.to_device(_raw(src), self.device)
+        return self
+
+    # --- arithmetic ----------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return E.Add.apply(*_operands(self, other))
+
+    def __radd__(self, other):
+        a, b = _operands(self, other)
+        return E.Add.apply(b, a)
+
+    def __sub__(self, other):
+        return E.Sub.apply(*_operands(self, other))
+
+    def __rsub__(self, other):
+        a, b = _operands(self, other)
+        return E.Sub.apply(b, a)
+
+    def __mul__(self, other):
+        return E.Mul.apply(*_operands(self, other))
+
+    def __rmul__(self, other):
+        a, b = _operands(self, other)
+        return E.Mul.apply(b, a)
+
+    def __truediv__(self, other):
+        a, b = _operands(self, other)
+        if a.data.dtype.kind not in _FLOAT_KINDS and b.data.dtype.kind not in _FLOAT_KINDS:
+            a, b = a.float(), b.float()  # true division of integers gives floats
+        return E.Div.apply(a, b)
+
+    def __rtruediv__(self, other):
+        a, b = _operands(self, other)
+        if a.data.dtype.kind not in _FLOAT_KINDS and b.data.dtype.kind not in _FLOAT_KINDS:
+            a, b = a.float(), b.float()
+        return E.Div.apply(b, a)
+
+    def __pow__(self, exponent):
+        return E.Pow.apply(*_operands(self, exponent))
+
+    def __rpow__(self, base):
+        a, b = _operands(self, base)
+        return E.Pow.apply(b, a)
+
+    def pow(self, exponent):
+        return self.__pow__(exponent)
+
+    def __matmul__(self, other):
+        return L.MatMul.apply(*_operands(self, other))
+
+    def __rmatmul__(self, other):
+        a, b = _operands(self, other)
+        return L.MatMul.apply(b, a)
+
+    def matmul(self, other):
+        return self.__matmul__(other)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return E.Abs.apply(self)
+
+    def neg(self):
+        return E.Neg.apply(self)
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    def exp(self):
+        return E.Exp.apply(self)
+
+    def log(self):
+        return E.Log.apply(self)
+
+    def sqrt(self):
+        return E.Sqrt.apply(self)
+
+    def sin(self):
+        return E.Sin.apply(self)
+
+    def cos(self):
+        return E.Cos.apply(self)
+
+    def tanh(self):
+        return E.Tanh.apply(self)
+
+    def sigmoid(self):
+        return E.Sigmoid.apply(self)
+
+    def relu(self):
+        return E.ReLU.apply(self)
+
+    def clamp(self, min=None, max=None):
+        """Limit to [min, max] (either may be None). The gradient passes where min ≤ x ≤ max."""
+        if min is None and max is None:
+            raise ValueError("clamp: give at least one of min and max")
+        return E.Clamp.apply(self, min=_raw(min), max=_raw(max))
+
+    clip = clamp
+
+    # --- comparisons (results are bool tensors outside the graph) -------------------------------
+
+    def _compare(self, other, op):
+        if other is None:
+            return NotImplemented
+        return Tensor._make(op(self.data, _raw(other)))
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def any(self):
+        return Tensor._make(self.data.any())
+
+    def all(self):
+        return Tensor._make(self.data.all())
+
+    # --- reductions ----------------------------------------------------------------------------
+
+    def _axes(self, dim, axis, keepdim, keepdims, op):
+        dim, keepdim = resolve_dim_args(dim, axis, keepdim, keepdims, op)
+        return normalize_dims(dim, self.data.ndim, op), keepdim
+
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "sum")
+        return R.Sum.apply(self, axes=axes, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "mean")
+        return R.Mean.apply(self, axes=axes, keepdim=keepdim)
+
+    def var(self, dim=None, keepdim=False, *, correction=None, unbiased=None, axis=None,
+            keepdims=None):
+        """Variance Σ(x - mean)² / (n - correction); correction=1 (unbiased) by default, as in
+        PyTorch (``unbiased=False`` means correction=0)."""
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "var")
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        return R.Var.apply(self, axes=axes, keepdim=keepdim, correction=correction)
+
+    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None, axis=None,
+            keepdims=None):
+        """√var (same arguments as :meth:`var`)."""
+        return self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
+                        keepdims=keepdims).sqrt()
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Largest value over ``dim``; ties share the gradient evenly."""
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "amax")
+        return R.Amax.apply(self, axes=axes, keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Smallest value over ``dim``; ties share the gradient evenly."""
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "amin")
+        return R.Amin.apply(self, axes=axes, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Like :meth:`amax`: unlike PyTorch, ``max(dim)`` returns the values only (use
+        :meth:`argmax` for indices). ``max(other_tensor)`` is :func:`maximum`."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        return self.amax(dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Like :meth:`amin` (values only); ``min(other_tensor)`` is :func:`minimum`."""
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        return self.amin(dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Index of the largest value (over the flattened tensor when dim is None)."""
+        return self._arg(np.argmax, "argmax", dim, keepdim, axis, keepdims)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return self._arg(np.argmin, "argmin", dim, keepdim, axis, keepdims)
+
+    def _arg(self, func, op, dim, keepdim, axis, keepdims):
+        dim, keepdim = resolve_dim_args(dim, axis, keepdim, keepdims, op)
+        if dim is not None:
+            (dim,) = normalize_dims(dim, self.data.ndim, op) or (None,)
+        xp = backend.array_module(self.data)
+        index = getattr(xp, func.__name__)(self.data, axis=dim, keepdims=keepdim and dim is not None)
+        return Tensor._make(xp.asarray(index, dtype=np.int64))
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """log Σ exp(x) over ``dim``, without overflow."""
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "logsumexp")
+        return R.LogSumExp.apply(self, axes=axes, keepdim=keepdim)
+
+    def softmax(self, dim):
+        """exp(x) / Σ exp(x) along ``dim``, without overflow."""
+        return R.Softmax.apply(self, dim=normalize_dims(dim, self.data.ndim, "softmax"))
+
+    def log_softmax(self, dim):
+        """x - logsumexp(x) along ``dim``: the log of softmax, computed stably."""
+        return R.LogSoftmax.apply(self, dim=normalize_dims(dim, self.data.ndim, "log_softmax"))
+
+    # --- shape ---------------------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        """The same elements in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        return S.Reshape.apply(self, shape=shape)
+
+    def view(self, *shape):
+        """Same as :meth:`reshape` (NumPy decides whether to copy; PyTorch's view never does)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dims start_dim..end_dim into one."""
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        (start,) = normalize_dims(start_dim, len(shape), "flatten")
+        (end,) = normalize_dims(end_dim, len(shape), "flatten")
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        merged = int(np.prod(shape[start:end + 1]))
+        return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+    def permute(self, *dims):
+        """Reorder the axes: ``permute(2, 0, 1)``."""
+        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+            dims = tuple(dims[0])
+        if len(dims) != self.data.ndim:
+            raise ValueError(f"permute: {len(dims)} dims given for a tensor of {self.data.ndim}")
+        normalize_dims(dims, self.data.ndim, "permute")  # range and repeat checks
+        return S.Permute.apply(self, dims=tuple(d % max(self.data.ndim, 1) for d in dims))
+
+    def transpose(self, dim0, dim1):
+        """Swap two axes."""
+        n = self.data.ndim
+        a, b = normalize_dims(dim0, n, "transpose"), normalize_dims(dim1, n, "transpose")
+        if n < 2 or a == b:
+            return self
+        dims = list(range(n))
+        dims[a[0]], dims[b[0]] = dims[b[0]], dims[a[0]]
+        return S.Permute.apply(self, dims=tuple(dims))
+
+    @property
+    def T(self):
+        """All axes reversed (the matrix transpose for 2-d tensors)."""
+        n = self.data.ndim
+        return self if n < 2 else S.Permute.apply(self, dims=tuple(range(n - 1, -1, -1)))
+
+    @property
+    def mT(self):
+        """The last two axes swapped (batched matrix transpose)."""
+        return self.transpose(-2, -1)
+
+    def squeeze(self, dim=None):
+        """Drop size-1 axes (all of them, or ``dim`` if it has size 1)."""
+        shape = self.data.shape
+        axes = normalize_dims(dim, len(shape), "squeeze")
+        new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
+        return self if new == shape else self.reshape(new)
+
+    def unsqueeze(self, dim):
+        """Insert a size-1 axis at ``dim`` (-ndim-1 ≤ dim ≤ ndim)."""
+        shape = self.data.shape
+        if not -len(shape) - 1 <= dim <= len(shape):
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for {len(shape)} dims")
+        dim %= len(shape) + 1
+        return self.reshape(shape[:dim] + (1,) + shape[dim:])
+
+    def expand(self, *sizes):
+        """Broadcast to ``sizes`` without copying (-1 keeps a size)."""
+        if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+            sizes = tuple(sizes[0])
+        lead = len(sizes) - self.data.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes for a tensor of {self.data.ndim} dims")
+        shape = tuple(self.data.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        if shape == self.data.shape:
+            return self
+        return S.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def _index(self, index):
+        """An index with tensors and lists turned into arrays on this tensor's device."""
+        items = index if isinstance(index, tuple) else (index,)
+        if all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items):
+            return index
+        xp = backend.array_module(self.data)
+        converted = []
+        for i in items:
+            if isinstance(i, Tensor):
+                i = i.data
+            elif isinstance(i, (list, np.ndarray)):
+                i = np.asarray(i)
+            if hasattr(i, "dtype") and hasattr(i, "ndim"):
+                i = backend.to_device(i, self.device) if xp is not np else i
+            converted.append(i)
+        return tuple(converted) if isinstance(index, tuple) else converted[0]
+
+    def __getitem__(self, index):
+        """Ints, slices, None, Ellipsis, integer arrays and boolean masks, as in NumPy;
+        repeated integer indices accumulate gradient."""
+        return S.GetItem.apply(self, index=self._index(index))
+
+
+autograd.Tensor = Tensor
+
+
+def _raw(value):
+    """The array (or number) inside a Tensor; other values unchanged."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _constant(value, like: Tensor):
+    """A Python/NumPy number or array as a Tensor that keeps ``like``'s dtype where PyTorch
+    would: numbers never upcast a tensor (float32 * 2.5 stays float32)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    dtype = like.data.dtype
+    if isinstance(value, bool):
+        return Tensor._make(dtype.type(value))
+    if isinstance(value, int):
+        return Tensor._make((dtype if dtype.kind != "b" else _int64).type(value))
+    if isinstance(value, float):
+        if dtype.kind not in _FLOAT_KINDS:
+            dtype = backend.default_float
+        return Tensor._make(dtype.type(value))
+    return Tensor(value, device=like.device)
+
+
+def _promote(a: Tensor, b: Tensor):
+    """Give two tensors one dtype: a float beats an integer or bool (keeping the float's
+    width, as PyTorch does); otherwise NumPy's promotion."""
+    da, db = a.data.dtype, b.data.dtype
+    if (da.kind in _FLOAT_KINDS) != (db.kind in _FLOAT_KINDS):
+        target = da if da.kind in _FLOAT_KINDS else db
+    else:
+        target = np.result_type(da, db)
+    return a.to(target), b.to(target)
+
+
+def _operands(t: Tensor, other):
+    """``t`` and ``other`` as two tensors ready for a binary op."""
+    if isinstance(other, Tensor):
+        if t.data.dtype is other.data.dtype or t.data.dtype == other.data.dtype:
+            return t, other
+        return _promote(t, other)
+    other = _constant(other, t)
+    if t.data.dtype.kind not in _FLOAT_KINDS and other.data.dtype.kind in _FLOAT_KINDS:
+        return _promote(t, other)
+    return t, other
+
+
+def as_operands(a, b):
+    """Two operands (tensors or numbers; at least one a tensor) as two tensors."""
+    if isinstance(a, Tensor):
+        return _operands(a, b)
+    b, a = _operands(b, a)
+    return a, b
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (a number, nested list, array or tensor).
+
+    Python floats give float32, ints int64, bools bool; arrays keep their dtype.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    (dim,) = normalize_dims(dim, tensors[0].ndim, "cat") or (0,)
+    return S.Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    n = tensors[0].ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"stack: dim {dim} is out of range for {n} output dims")
+    return S.Stack.apply(*tensors, dim=dim % n)
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (broadcast); no gradient to condition."""
+    return E.where(condition, a, b)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max; on ties each input gets half the gradient."""
+    return E.Maximum.apply(*as_operands(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min; on ties each input gets half the gradient."""
+    return E.Minimum.apply(*as_operands(a, b))
+
