@@ -27,6 +27,7 @@ on ``self``. After a backward pass without ``retain_graph`` all of it is release
 
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
@@ -119,25 +120,26 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; record the call if a gradient may be needed."""
-        fn = cls.__new__(cls)
+        # This is the hot path of every op: C-level map/attrgetter instead of Python loops.
+        fn = _new_object(cls)
         try:
-            data = fn.forward(*[t.data for t in inputs], **params)
+            data = fn.forward(*map(_data_of, inputs), **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, inputs, exc) from exc
         if isinstance(data, _np_generic):  # NumPy turns 0-d results into scalars
             data = np.asarray(data)
-        out = _new_tensor(Tensor)
+        out = _new_object(Tensor)
         out.data = data
         out.grad = None
         out.grad_fn = None
         out._version = 0
         out._requires_grad = False
         if _mode.enabled:
-            needs = tuple([t._requires_grad for t in inputs])
+            needs = tuple(map(_requires_grad_of, inputs))
             if True in needs and data.dtype.kind in _FLOAT_KINDS:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                fn.versions = tuple([t._version for t in inputs])
+                fn.versions = tuple(map(_version_of, inputs))
                 out.grad_fn = fn
                 out._requires_grad = True
         return out
@@ -189,41 +191,58 @@ def _collect(root_fns):
     return pending
 
 
+def _memory_id(array) -> int:
+    """The id of the array that owns ``array``'s memory (views point to their base)."""
+    base = array.base
+    while base is not None:
+        array, base = base, base.base
+    return id(array)
+
+
 class _Sink:
     """Where the gradients reaching leaves (and retained non-leaves) go.
 
-    Plain backward accumulates into ``.grad``; :func:`grad` captures into a dict instead. A
-    gradient array is adopted as ``.grad`` without a copy only when it is fresh memory that no
-    other gradient of this pass uses; otherwise it is copied, so no two ``.grad`` share memory
-    with each other or with the upstream gradient, and accumulation can happen in place.
+    Plain backward accumulates into ``.grad``; :func:`grad` captures into a dict instead.
+
+    To avoid copying, a leaf adopts the gradient array it is handed as its ``.grad`` when no
+    one else can see that memory: ``pending`` counts, per memory block, the gradients still
+    waiting in the work list, and ``owned`` holds the blocks already adopted by a leaf or
+    supplied by the caller. Anything else is copied, so no two ``.grad`` share memory with
+    each other or with the upstream gradient, and later accumulation can happen in place.
     """
 
     def __init__(self, create_graph, capture=None):
         self.create_graph = create_graph
         self.capture = capture
-        self.seen = set()  # ids of gradient arrays already handed out in this pass
+        self.pending = {}  # memory id -> gradients in the work list that use it
+        self.owned = set()  # memory ids adopted by a leaf, or the caller's upstream gradients
 
-    def mark(self, grad):
-        self.seen.add(id(grad.data))
+    def hold(self, grad, count):
+        key = _memory_id(grad.data)
+        self.pending[key] = self.pending.get(key, 0) + count
 
-    def _own(self, grad, shared):
+    def _own(self, grad, shareable):
         arr = grad.data
-        if shared or arr.base is not None or id(arr) in self.seen:
-            if self.create_graph:
-                return grad.clone()
-            return Tensor._make(arr.copy())
-        self.seen.add(id(arr))
-        return grad
+        key = _memory_id(arr)
+        if (shareable and key not in self.owned and not self.pending.get(key)
+                and (arr.flags.c_contiguous or arr.flags.f_contiguous)):
+            self.owned.add(key)
+            return grad
+        if self.create_graph:
+            return grad.clone()
+        copy = Tensor._make(arr.copy())
+        self.owned.add(id(copy.data))
+        return copy
 
-    def put(self, tensor, key, grad, shared):
+    def put(self, tensor, key, grad, shareable):
         if self.capture is not None:
             if key not in self.capture:
                 return
             prev = self.capture[key]
-            self.capture[key] = self._own(grad, shared) if prev is None else prev + grad
+            self.capture[key] = self._own(grad, shareable) if prev is None else prev + grad
             return
         if tensor.grad is None:
-            tensor.grad = self._own(grad, shared)
+            tensor.grad = self._own(grad, shareable)
         elif self.create_graph or tensor.grad._requires_grad:
             tensor.grad = tensor.grad + grad
         else:
@@ -249,11 +268,19 @@ def _as_grad_tensor(value, like, what):
     return value
 
 
+def _raise_modified(fn):
+    for t, version in zip(fn.inputs, fn.versions):
+        if t._version != version:
+            raise RuntimeError(
+                f"{type(fn).__name__}: an input of shape {tuple(t.shape)} was modified in place "
+                f"after the op used it, so its gradient would be wrong")
+
+
 def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
-    grads = {}
+    grads = {}  # Function -> the gradient of its output, summed over its consumers so far
     leaf_roots = []
     for t, g in zip(roots, root_grads):
-        sink.mark(g)
+        sink.owned.add(_memory_id(g.data))  # the caller's array: never adopted
         if t.grad_fn is None:
             leaf_roots.append((t, g))
         elif t.grad_fn in grads:
@@ -262,7 +289,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
             grads[t.grad_fn] = g
     with set_grad_enabled(create_graph):
         for t, g in leaf_roots:
-            sink.put(t, id(t), g, True)
+            sink.put(t, id(t), g, False)
         if not grads:
             return
         pending = _collect(grads)
@@ -270,19 +297,17 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
         while ready:
             fn = ready.pop()
             grad = grads.pop(fn)
+            sink.hold(grad, -1)
             inputs = fn.inputs
             if sink.capture is not None:
                 if fn in sink.capture:
-                    sink.put(None, fn, grad, True)
+                    sink.put(None, fn, grad, False)
             elif fn._retained is not None:
                 retained = fn._retained()
                 if retained is not None:
-                    sink.put(retained, fn, grad, True)
-            for t, version in zip(inputs, fn.versions):
-                if t._version != version:
-                    raise RuntimeError(
-                        f"{type(fn).__name__}: an input of shape {tuple(t.shape)} was modified in "
-                        f"place after the op used it, so its gradient would be wrong")
+                    sink.put(retained, fn, grad, False)
+            if fn.versions != tuple(map(_version_of, inputs)):
+                _raise_modified(fn)
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -291,8 +316,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                                    f"gradients for {len(inputs)} inputs")
             if not retain_graph:
                 fn._release()
-            passthrough = id(grad.data)
-            ids = [None if g is None else id(g.data) for g in input_grads]
+            blocks = None  # memory ids of this call's gradients, computed if a leaf needs them
             for i, (t, g) in enumerate(zip(inputs, input_grads)):
                 if g is None or not t._requires_grad:
                     continue
@@ -304,12 +328,20 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                         f"{tuple(g.shape)} for input {i} of shape {tuple(t.shape)}")
                 producer = t.grad_fn
                 if producer is None:
-                    gid = ids[i]
-                    sink.put(t, id(t), g, gid == passthrough or ids.count(gid) > 1)
+                    if blocks is None:
+                        blocks = [None if h is None else _memory_id(getattr(h, "data", h))
+                                  for h in input_grads]
+                    # A block returned twice (a + a, or slices of one array) is not adoptable.
+                    sink.put(t, id(t), g, blocks.count(blocks[i]) == 1)
                 else:
-                    sink.mark(g)
                     prev = grads.get(producer)
-                    grads[producer] = g if prev is None else prev + g
+                    if prev is None:
+                        grads[producer] = g
+                        sink.hold(g, 1)
+                    else:
+                        grads[producer] = total = prev + g
+                        sink.hold(prev, -1)
+                        sink.hold(total, 1)
                     pending[producer] -= 1
                     if pending[producer] == 0:
                         ready.append(producer)
@@ -364,4 +396,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 Tensor = None  # set by tensor.py, which imports this module first
-_new_tensor = object.__new__
+_new_object = object.__new__
+_data_of = operator.attrgetter("data")
+_requires_grad_of = operator.attrgetter("_requires_grad")
+_version_of = operator.attrgetter("_version")

@@ -605,7 +605,10 @@ class Tensor:
     @property
     def mT(self):
         """The last two axes swapped (batched matrix transpose)."""
-        return self.transpose(-2, -1)
+        n = self.data.ndim
+        if n < 2:
+            raise ValueError(f"mT: needs at least 2 dims, the tensor has {n}")
+        return S.Permute.apply(self, dims=(*range(n - 2), n - 1, n - 2))
 
     def squeeze(self, dim=None):
         """Drop size-1 axes (all of them, or ``dim`` if it has size 1)."""
@@ -669,21 +672,37 @@ def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
+_constants: dict = {}  # (dtype, type, value) -> constant Tensor; numbers recur (lr, 1.0, 2.0)
+
+
 def _constant(value, like: Tensor):
     """A Python/NumPy number or array as a Tensor that keeps ``like``'s dtype where PyTorch
     would: numbers never upcast a tensor (float32 * 2.5 stays float32)."""
     if isinstance(value, np.generic):
         value = value.item()
     dtype = like.data.dtype
+    key = (dtype, value.__class__, value)
+    try:
+        return _constants[key]
+    except (KeyError, TypeError):  # TypeError: unhashable (an array or a list)
+        pass
+    if isinstance(value, (bool, int, float)):  # a NumPy scalar: works with CuPy arrays too
+        if len(_constants) > 4096:
+            _constants.clear()
+        _constants[key] = constant = _number(value, dtype)
+        return constant
+    return Tensor(value, device=like.device)
+
+
+def _number(value, dtype):
+    """A Python number as a 0-d constant of ``dtype`` (or the dtype PyTorch would pick)."""
     if isinstance(value, bool):
         return Tensor._make(dtype.type(value))
     if isinstance(value, int):
         return Tensor._make((dtype if dtype.kind != "b" else _int64).type(value))
-    if isinstance(value, float):
-        if dtype.kind not in _FLOAT_KINDS:
-            dtype = backend.default_float
-        return Tensor._make(dtype.type(value))
-    return Tensor(value, device=like.device)
+    if dtype.kind not in _FLOAT_KINDS:
+        dtype = backend.default_float
+    return Tensor._make(dtype.type(value))
 
 
 def _promote(a: Tensor, b: Tensor):

@@ -30,6 +30,8 @@ def normalize_dims(dim, ndim: int, op: str):
     """
     if dim is None:
         return tuple(range(ndim))
+    if dim.__class__ is int and 0 <= dim < ndim:  # the common case, kept fast
+        return (dim,)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     size = max(ndim, 1)
     out = []

@@ -29,12 +29,21 @@ class MatMul(Function):
         if len(b_shape) == 1:
             b, g = b.unsqueeze(-1), g.unsqueeze(-1)
         da = db = None
+        # Each gradient is computed in its input's memory layout: for b = W.T, db = (gᵀ a)ᵀ,
+        # so the gradient that reaches W is contiguous like W (no copy, fast updates).
         if need_a:
-            da = unbroadcast(g @ b.mT, a.data.shape)
+            da = (b @ g.mT).mT if _stored_transposed(a.data) else g @ b.mT
+            da = unbroadcast(da, a.data.shape)
             if da.data.shape != a_shape:
                 da = da.reshape(a_shape)
         if need_b:
-            db = unbroadcast(a.mT @ g, b.data.shape)
+            db = (g.mT @ a).mT if _stored_transposed(b.data) else a.mT @ g
+            db = unbroadcast(db, b.data.shape)
             if db.data.shape != b_shape:
                 db = db.reshape(b_shape)
         return da, db
+
+
+def _stored_transposed(array) -> bool:
+    """True when the last two axes are stored swapped (a transposed view such as W.T)."""
+    return array.ndim >= 2 and array.strides[-2] < array.strides[-1]

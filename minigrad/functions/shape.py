@@ -28,8 +28,9 @@ class Permute(Function):
         return a.transpose(dims)
 
     def backward(self, g):
-        inverse = tuple(int(i) for i in np.argsort(self.dims))
-        return g.permute(*inverse)
+        dims = self.dims
+        inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        return Permute.apply(g, dims=inverse)
 
 
 class Expand(Function):
