@@ -328,11 +328,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                         f"{tuple(g.shape)} for input {i} of shape {tuple(t.shape)}")
                 producer = t.grad_fn
                 if producer is None:
-                    if blocks is None:
-                        blocks = [None if h is None else _memory_id(getattr(h, "data", h))
-                                  for h in input_grads]
-                    # A block returned twice (a + a, or slices of one array) is not adoptable.
-                    sink.put(t, id(t), g, blocks.count(blocks[i]) == 1)
+                    shareable = False
+                    if t.grad is None or sink.capture is not None:  # it may adopt g
+                        if blocks is None:
+                            blocks = [None if h is None else _memory_id(getattr(h, "data", h))
+                                      for h in input_grads]
+                        # A block returned twice (a + a, slices of one array): not adoptable.
+                        shareable = blocks.count(blocks[i]) == 1
+                    sink.put(t, id(t), g, shareable)
                 else:
                     prev = grads.get(producer)
                     if prev is None:
