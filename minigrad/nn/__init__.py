@@ -1,0 +1,19 @@
+"""Neural-network building blocks, with ``torch.nn``'s names and semantics: Module and
+Parameter, containers, layers, activations, initialization (:mod:`minigrad.nn.init`) and the
+same operations as functions (:mod:`minigrad.nn.functional`).
+"""
+
+from . import functional, init
+from .layers import (GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity,
+                     LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)
+from .module import Module, ModuleList, Parameter, Sequential
+
+# --- re-exports from the convolution/pooling and loss modules (added by the lead) ------------
+# (Conv2d, MaxPool2d, AvgPool2d and the loss modules go here)
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList",
+    "Identity", "Linear", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+    "Embedding", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
+    "functional", "init",
+]
