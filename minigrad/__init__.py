@@ -10,7 +10,7 @@ The public surface, PyTorch's names and semantics::
 
 import numpy as _np
 
-from . import autograd, backend, cuda  # noqa: F401
+from . import autograd, backend, cuda, nn  # noqa: F401
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, device, manual_seed
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
@@ -34,5 +34,5 @@ __all__ = [
     "rand", "randn", "randint", "zeros_like", "ones_like", "from_numpy", "cat", "stack", "where",
     "maximum", "minimum", "float32", "float64", "int32", "int64", "bool_", "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "device", "Device",
-    "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda",
+    "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
 ]

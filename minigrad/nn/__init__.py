@@ -8,12 +8,14 @@ from .layers import (GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten
                      LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
 
-# --- re-exports from the convolution/pooling and loss modules (added by the lead) ------------
-# (Conv2d, MaxPool2d, AvgPool2d and the loss modules go here)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,
+                     KLDivLoss, L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
     "Identity", "Linear", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "Embedding", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
+    "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss", "KLDivLoss",
     "functional", "init",
 ]

@@ -283,5 +283,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tenso
                              f"below zero length")
     return A.Pad.apply(input, widths=tuple(widths), value=value)
 
-# --- re-exports from the convolution/pooling and loss modules (added by the lead) ------------
-# (conv2d, max_pool2d, avg_pool2d and the loss functions go here)
+# --- the losses and convolution/pooling, implemented in their own modules --------------------
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
+                     cross_entropy, hinge_loss, huber_loss, kl_div, l1_loss, mse_loss,
+                     multi_margin_loss, nll_loss)
