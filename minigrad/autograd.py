@@ -27,6 +27,7 @@ on ``self``. After a backward pass without ``retain_graph`` all of it is release
 
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 
@@ -50,44 +51,76 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) setting grad mode on or off; restores it on exit."""
+class _GradModeContext:
+    """Sets grad mode on entering a ``with`` block and restores it on exit; as a decorator,
+    around every call of the function."""
 
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
-        self.prev = []
+    mode = True
 
     def __enter__(self):
-        self.prev.append(_mode.enabled)
+        self._saved = getattr(self, "_saved", [])
+        self._saved.append(_mode.enabled)
         _mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self.prev.pop()
+        _mode.enabled = self._saved.pop()
         return False
 
     def __call__(self, func):
-        import functools
+        mode = self.mode
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
+            previous = _mode.enabled
+            _mode.enabled = mode
+            try:
                 return func(*args, **kwargs)
+            finally:
+                _mode.enabled = previous
         return wrapper
 
 
-class no_grad(set_grad_enabled):
-    """No op inside records a graph: for inference and for parameter updates."""
+class no_grad(_GradModeContext):
+    """No op inside records a graph: for inference and for parameter updates.
+    ``with no_grad():``, ``@no_grad()`` or ``@no_grad``."""
 
-    def __init__(self):
-        super().__init__(False)
+    mode = False
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)  # bare @no_grad
 
 
-class enable_grad(set_grad_enabled):
-    """Turn recording back on inside a ``no_grad`` block."""
+class enable_grad(_GradModeContext):
+    """Turn recording back on inside a ``no_grad`` block (also a decorator)."""
 
-    def __init__(self):
-        super().__init__(True)
+    mode = True
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set grad mode now (``set_grad_enabled(False)`` as a plain call, as in PyTorch); as a
+    context manager, restore the previous mode on exit; as a decorator, only around calls."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._previous = _mode.enabled
+        _mode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._previous
+        return False
+
+    def __call__(self, func):
+        _mode.enabled = self._previous  # a decorator changes nothing until the call
+        return super().__call__(func)
 
 
 _FLOAT_KINDS = ("f", "c")
@@ -110,6 +143,7 @@ class Function:
     """Base class of every differentiable op; see the module docstring for how to write one."""
 
     _retained = None  # weakref to an output that called retain_grad()
+    returns_view = False  # True where forward may return a view of its first input
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -132,14 +166,18 @@ class Function:
         out.data = data
         out.grad = None
         out.grad_fn = None
-        out._version = 0
+        # A view shares its input's version counter: changing one in place changes both.
+        out._version_counter = (inputs[0]._version_counter if fn.returns_view
+                                and data.base is not None else [0])
         out._requires_grad = False
         if _mode.enabled:
             needs = tuple(map(_requires_grad_of, inputs))
             if True in needs and data.dtype.kind in _FLOAT_KINDS:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                fn.versions = tuple(map(_version_of, inputs))
+                counters = tuple(map(_counter_of, inputs))
+                fn.versions = (counters, tuple(map(_first, counters)))
+                fn.output_counter = out._version_counter
                 out.grad_fn = fn
                 out._requires_grad = True
         return out
@@ -149,6 +187,10 @@ class Function:
 
         Forward must have stored the output array as ``self.out``.
         """
+        if self.output_counter[0]:
+            raise RuntimeError(
+                f"{type(self).__name__}: its output of shape {self.out.shape} was modified in "
+                f"place after the op, and the gradient needs the original values")
         t = Tensor._make(self.out, requires_grad=True)
         t.grad_fn = self
         return t
@@ -224,8 +266,10 @@ class _Sink:
     def _own(self, grad, shareable):
         arr = grad.data
         key = _memory_id(arr)
+        flags = arr.flags
         if (shareable and key not in self.owned and not self.pending.get(key)
-                and (arr.flags.c_contiguous or arr.flags.f_contiguous)):
+                and (flags.c_contiguous or flags.f_contiguous)
+                and getattr(flags, "writeable", True)):  # a broadcast view is read-only
             self.owned.add(key)
             return grad
         if self.create_graph:
@@ -258,7 +302,9 @@ def _as_grad_tensor(value, like, what):
         xp = backend.array_module(like.data)
         return Tensor._make(xp.ones(like.data.shape, like.data.dtype))
     if not isinstance(value, Tensor):
-        value = Tensor._make(backend.to_device(value, like.device).astype(like.dtype, copy=False))
+        value = Tensor._make(backend.to_device(value, like.device))
+    if value.dtype != like.dtype:  # as in PyTorch, the gradient takes the output's dtype
+        value = Tensor._make(value.data.astype(like.dtype))
     if value.shape != like.shape:
         raise RuntimeError(f"{what}: gradient of shape {tuple(value.shape)} given for an output "
                            f"of shape {tuple(like.shape)}")
@@ -269,8 +315,8 @@ def _as_grad_tensor(value, like, what):
 
 
 def _raise_modified(fn):
-    for t, version in zip(fn.inputs, fn.versions):
-        if t._version != version:
+    for t, version in zip(fn.inputs, fn.versions[1]):
+        if t._version_counter[0] != version:
             raise RuntimeError(
                 f"{type(fn).__name__}: an input of shape {tuple(t.shape)} was modified in place "
                 f"after the op used it, so its gradient would be wrong")
@@ -306,7 +352,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                 retained = fn._retained()
                 if retained is not None:
                     sink.put(retained, fn, grad, False)
-            if fn.versions != tuple(map(_version_of, inputs)):
+            counters, versions = fn.versions
+            if versions != tuple(map(_first, counters)):
                 _raise_modified(fn)
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple):
@@ -322,10 +369,11 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                     continue
                 if not isinstance(g, Tensor):
                     g = Tensor._make(g)
-                if g.data.shape != t.data.shape:
+                if g.data.shape != t.data.shape or g.data.dtype != t.data.dtype:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape "
-                        f"{tuple(g.shape)} for input {i} of shape {tuple(t.shape)}")
+                        f"{tuple(g.shape)} and dtype {g.dtype} for input {i} of shape "
+                        f"{tuple(t.shape)} and dtype {t.dtype}")
                 producer = t.grad_fn
                 if producer is None:
                     shareable = False
@@ -385,6 +433,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if out.requires_grad:
             roots.append(out)
             root_grads.append(_as_grad_tensor(g, out, "grad"))
+    if not roots:
+        raise RuntimeError("grad: none of the outputs requires grad (were they computed under "
+                           "no_grad, or from inputs that do not require grad?)")
     if retain_graph is None:
         retain_graph = create_graph
     keys = [id(t) if t.grad_fn is None else t.grad_fn for t in inputs]
@@ -402,4 +453,5 @@ Tensor = None  # set by tensor.py, which imports this module first
 _new_object = object.__new__
 _data_of = operator.attrgetter("data")
 _requires_grad_of = operator.attrgetter("_requires_grad")
-_version_of = operator.attrgetter("_version")
+_counter_of = operator.attrgetter("_version_counter")
+_first = operator.itemgetter(0)

@@ -8,6 +8,8 @@ on the device. CuPy is imported lazily, the first time a ``cuda`` device is aske
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = [
@@ -47,10 +49,11 @@ class Device:
         return isinstance(other, Device) and other.type == self.type and other.index == self.index
 
     def __hash__(self) -> int:
-        return hash((self.type, self.index))
+        return hash(str(self))  # equal to its string form, so it hashes like it
 
 
 cpu = Device("cpu")
+_DEVICE_PATTERN = re.compile(r"(cpu|cuda)(?::([0-9]+))?")
 _cuda_devices: dict[int, Device] = {}
 
 
@@ -61,16 +64,12 @@ def device(spec) -> Device:
     if isinstance(spec, Device):
         return spec
     if isinstance(spec, str):
-        name, _, index = spec.partition(":")
-        if name == "cpu" and not index:
+        match = _DEVICE_PATTERN.fullmatch(spec)
+        if match and match[1] == "cpu" and match[2] in (None, "0"):
             return cpu
-        if name == "cuda":
-            try:
-                n = int(index) if index else 0
-            except ValueError:
-                n = -1
-            if n >= 0:
-                return _cuda_devices.setdefault(n, Device("cuda", n))
+        if match and match[1] == "cuda":
+            n = int(match[2] or 0)
+            return _cuda_devices.setdefault(n, Device("cuda", n))
     raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 

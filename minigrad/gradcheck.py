@@ -144,7 +144,7 @@ def second_order(fn, inputs, seed=0):
             live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
             grads = autograd.grad([o for o, _ in live], [xs[i] for i in wrt],
                                   grad_outputs=[v for _, v in live], create_graph=True,
-                                  allow_unused=True)
+                                  allow_unused=True) if live else [None] * len(wrt)
         xp = backend.array_module(xs[wrt[0]].data)
         return tuple(Tensor._make(xp.zeros(xs[i].shape)) if g is None else g
                      for i, g in zip(wrt, grads))

@@ -68,7 +68,7 @@ class Tensor:
     (shares memory). ``requires_grad=True`` asks for ``.grad`` to be filled by ``backward()``.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_version_counter", "__weakref__")
     __array_ufunc__ = None  # NumPy operands defer to our reflected operators
     __array_priority__ = 1000
     __hash__ = object.__hash__  # tensors are dict keys by identity (== is elementwise)
@@ -77,7 +77,7 @@ class Tensor:
         self.data = _as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
-        self._version = 0
+        self._version_counter = [0]  # shared with views; bumped by in-place changes
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -89,7 +89,7 @@ class Tensor:
         t.data = data
         t.grad = None
         t.grad_fn = None
-        t._version = 0
+        t._version_counter = [0]
         t._requires_grad = requires_grad
         return t
 
@@ -206,8 +206,10 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     def detach(self) -> "Tensor":
-        """The same data (shared, not copied), cut from the graph."""
-        return Tensor._make(self.data)
+        """The same data (shared, not copied, with one version counter), cut from the graph."""
+        t = Tensor._make(self.data)
+        t._version_counter = self._version_counter
+        return t
 
     def clone(self) -> "Tensor":
         """A copy of the data; gradients flow back to this tensor."""
@@ -280,65 +282,78 @@ class Tensor:
 
     # --- in-place updates (outside the graph) ------------------------------------------------
 
-    def _inplace(self, op: str):
-        if self._requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                f"{op}: an in-place change to a tensor that requires grad would corrupt its "
-                f"gradient; do parameter updates inside `with minigrad.no_grad():`")
-        self._version += 1
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's data (shared with its views) has seen."""
+        return self._version_counter[0]
+
+    def _bump_version(self) -> None:
+        self._version_counter[0] += 1
+
+    def _inplace(self, op: str, update, other=None):
+        """Run ``update(data, other_array)`` in place, outside the graph, then count it."""
+        if is_grad_enabled():
+            if self._requires_grad:
+                raise RuntimeError(
+                    f"{op}: an in-place change to a tensor that requires grad would corrupt its "
+                    f"gradient; do parameter updates inside `with minigrad.no_grad():`")
+            if isinstance(other, Tensor) and other._requires_grad:
+                raise RuntimeError(
+                    f"{op}: in-place ops are not recorded, so the gradient to the operand "
+                    f"would be lost; write `a = a {op.strip('=_')} b` instead")
+        value = _raw(other)
+        try:
+            update(self.data, value)
+        except (ValueError, TypeError) as exc:
+            described = (f"{tuple(np.shape(value))} {getattr(value, 'dtype', type(value).__name__)}")
+            raise type(exc)(f"{op}: cannot update a tensor of shape {tuple(self.shape)} "
+                            f"{self.dtype} in place with {described}: {exc}") from exc
+        self._version_counter[0] += 1
+        return self
 
     def __iadd__(self, other):
-        self._inplace("+=")
-        self.data += _raw(other)
-        return self
+        return self._inplace("+=", _iadd, other)
 
     def __isub__(self, other):
-        self._inplace("-=")
-        self.data -= _raw(other)
-        return self
+        return self._inplace("-=", _isub, other)
 
     def __imul__(self, other):
-        self._inplace("*=")
-        self.data *= _raw(other)
-        return self
+        return self._inplace("*=", _imul, other)
 
     def __itruediv__(self, other):
-        self._inplace("/=")
-        self.data /= _raw(other)
-        return self
+        return self._inplace("/=", _idiv, other)
 
     def __setitem__(self, index, value):
-        self._inplace("__setitem__")
-        self.data[self._index(index)] = _raw(value)
+        index = self._index(index)
+
+        def assign(data, v):
+            data[index] = v
+        self._inplace("__setitem__", assign, value)
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place (outside the graph)."""
-        self._inplace("add_")
-        other = _raw(other)
-        self.data += other if alpha == 1 else other * alpha
-        return self
+        if alpha != 1:
+            other = _raw(other) * alpha
+        return self._inplace("add_", _iadd, other)
 
     def sub_(self, other, alpha=1):
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
-        return self.__imul__(other)
+        return self._inplace("mul_", _imul, other)
 
     def div_(self, other):
-        return self.__itruediv__(other)
+        return self._inplace("div_", _idiv, other)
 
     def zero_(self):
-        return self.fill_(0)
+        return self._inplace("zero_", _fill, 0)
 
     def fill_(self, value):
-        self._inplace("fill_")
-        self.data[...] = _raw(value)
-        return self
+        return self._inplace("fill_", _fill, value)
 
     def copy_(self, src):
-        self._inplace("copy_")
-        self.data[...] = backend.to_device(_raw(src), self.device)
-        return self
+        src = backend.to_device(_raw(src), self.device)
+        return self._inplace("copy_", _fill, src)
 
     # --- arithmetic ----------------------------------------------------------------------------
 
@@ -447,7 +462,8 @@ class Tensor:
     def _compare(self, other, op):
         if other is None:
             return NotImplemented
-        return Tensor._make(op(self.data, _raw(other)))
+        xp = backend.array_module(self.data)
+        return Tensor._make(xp.asarray(op(self.data, _raw(other))))
 
     def __eq__(self, other):
         return self._compare(other, np.equal)
@@ -468,10 +484,10 @@ class Tensor:
         return self._compare(other, np.greater_equal)
 
     def any(self):
-        return Tensor._make(self.data.any())
+        return Tensor._make(backend.array_module(self.data).asarray(self.data.any()))
 
     def all(self):
-        return Tensor._make(self.data.all())
+        return Tensor._make(backend.array_module(self.data).asarray(self.data.all()))
 
     # --- reductions ----------------------------------------------------------------------------
 
@@ -491,7 +507,10 @@ class Tensor:
             keepdims=None):
         """Variance Σ(x - mean)² / (n - correction); correction=1 (unbiased) by default, as in
         PyTorch (``unbiased=False`` means correction=0)."""
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "var")
+        return self._var(dim, keepdim, correction, unbiased, axis, keepdims, "var")
+
+    def _var(self, dim, keepdim, correction, unbiased, axis, keepdims, op):
+        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, op)
         if correction is None:
             correction = 0 if unbiased is False else 1
         return R.Var.apply(self, axes=axes, keepdim=keepdim, correction=correction)
@@ -499,8 +518,7 @@ class Tensor:
     def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None, axis=None,
             keepdims=None):
         """√var (same arguments as :meth:`var`)."""
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
-                        keepdims=keepdims).sqrt()
+        return self._var(dim, keepdim, correction, unbiased, axis, keepdims, "std").sqrt()
 
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """Largest value over ``dim``; ties share the gradient evenly."""
@@ -667,6 +685,26 @@ class Tensor:
 autograd.Tensor = Tensor
 
 
+def _iadd(data, value):
+    data += value
+
+
+def _isub(data, value):
+    data -= value
+
+
+def _imul(data, value):
+    data *= value
+
+
+def _idiv(data, value):
+    data /= value
+
+
+def _fill(data, value):
+    data[...] = value
+
+
 def _raw(value):
     """The array (or number) inside a Tensor; other values unchanged."""
     return value.data if isinstance(value, Tensor) else value
@@ -687,6 +725,8 @@ def _constant(value, like: Tensor):
     except (KeyError, TypeError):  # TypeError: unhashable (an array or a list)
         pass
     if isinstance(value, (bool, int, float)):  # a NumPy scalar: works with CuPy arrays too
+        if value == 0 and isinstance(value, float):  # -0.0 and 0.0 hash alike: no caching
+            return _number(value, dtype)
         if len(_constants) > 4096:
             _constants.clear()
         _constants[key] = constant = _number(value, dtype)
@@ -706,14 +746,23 @@ def _number(value, dtype):
 
 
 def _promote(a: Tensor, b: Tensor):
-    """Give two tensors one dtype: a float beats an integer or bool (keeping the float's
-    width, as PyTorch does); otherwise NumPy's promotion."""
+    """Give two tensors one dtype, by PyTorch's rules: a higher category (bool < int < float)
+    wins at its own width; within a category a 0-d tensor does not widen a dimensioned one;
+    otherwise NumPy's promotion."""
     da, db = a.data.dtype, b.data.dtype
-    if (da.kind in _FLOAT_KINDS) != (db.kind in _FLOAT_KINDS):
-        target = da if da.kind in _FLOAT_KINDS else db
+    ka, kb = _category(da), _category(db)
+    if ka != kb:  # the higher category wins, at its own width
+        target = da if ka > kb else db
+    elif (a.data.ndim == 0) != (b.data.ndim == 0):  # same category: a 0-d tensor acts as a number
+        target = db if a.data.ndim == 0 else da
     else:
         target = np.result_type(da, db)
     return a.to(target), b.to(target)
+
+
+def _category(dtype) -> int:
+    """PyTorch's promotion categories: bool < integer < floating < complex."""
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}[dtype.kind]
 
 
 def _operands(t: Tensor, other):

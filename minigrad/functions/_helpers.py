@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes broadcasting added or stretched, so it has ``shape`` again.
@@ -32,7 +34,10 @@ def normalize_dims(dim, ndim: int, op: str):
         return tuple(range(ndim))
     if dim.__class__ is int and 0 <= dim < ndim:  # the common case, kept fast
         return (dim,)
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if isinstance(dim, np.integer):
+        dim = int(dim)
+    dims = (dim,) if isinstance(dim, int) else tuple(int(d) if isinstance(d, np.integer) else d
+                                                     for d in dim)
     size = max(ndim, 1)
     out = []
     for d in dims:

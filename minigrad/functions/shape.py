@@ -13,6 +13,8 @@ from ._helpers import unbroadcast
 class Reshape(Function):
     """out = a with a new shape (same elements, row-major order);  da = g reshaped back"""
 
+    returns_view = True
+
     def forward(self, a, shape):
         return a.reshape(shape)
 
@@ -22,6 +24,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """out = a with its axes reordered by ``dims``;  da = g with the inverse permutation"""
+
+    returns_view = True
 
     def forward(self, a, dims):
         self.dims = dims
@@ -35,6 +39,8 @@ class Permute(Function):
 
 class Expand(Function):
     """out = a broadcast to ``shape`` (a view);  da = g summed over the broadcast axes"""
+
+    returns_view = True
 
     def forward(self, a, shape):
         return array_module(a).broadcast_to(a, shape)
@@ -61,6 +67,7 @@ class GetItem(Function):
 
     def forward(self, a, index):
         self.index = index
+        self.returns_view = is_basic_index(index)  # advanced indexing copies
         return a[index]
 
     def backward(self, g):

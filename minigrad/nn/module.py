@@ -52,7 +52,7 @@ class Parameter(Tensor):
         self.data = array
         self.grad = None
         self.grad_fn = None
-        self._version = 0
+        self._version_counter = [0]
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -355,7 +355,7 @@ class Module:
             new = convert(t.data)
             if new is not t.data:
                 t.data = new
-                t._version += 1
+                t._bump_version()
             if t.grad is not None:
                 t.grad = Tensor._make(convert(t.grad.data))
         return self
