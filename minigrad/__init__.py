@@ -10,7 +10,7 @@ The public surface, PyTorch's names and semantics::
 
 import numpy as _np
 
-from . import autograd, backend, cuda, nn  # noqa: F401
+from . import autograd, backend, cuda  # noqa: F401
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, device, manual_seed
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
@@ -36,3 +36,13 @@ __all__ = [
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "device", "Device",
     "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
 ]
+
+
+_LAZY_SUBMODULES = ("nn",)  # imported on first use, so `import minigrad` stays fast
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

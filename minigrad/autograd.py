@@ -195,10 +195,6 @@ class Function:
         t.grad_fn = self
         return t
 
-    def _release(self):
-        self.__dict__.clear()
-        self.released = True
-
     def __repr__(self):
         return f"<{type(self).__name__}>"
 
@@ -247,31 +243,29 @@ class _Sink:
     Plain backward accumulates into ``.grad``; :func:`grad` captures into a dict instead.
 
     To avoid copying, a leaf adopts the gradient array it is handed as its ``.grad`` when no
-    one else can see that memory: ``pending`` counts, per memory block, the gradients still
-    waiting in the work list, and ``owned`` holds the blocks already adopted by a leaf or
-    supplied by the caller. Anything else is copied, so no two ``.grad`` share memory with
-    each other or with the upstream gradient, and later accumulation can happen in place.
+    one else can see that memory: not the caller's upstream gradient, not a block another leaf
+    adopted (``owned``), not a block still waiting in the work list (``frontier``: the
+    gradients not yet passed to their Function), and not a block the same backward call
+    returned twice. Anything else is copied, so no two ``.grad`` share memory with each other
+    or with the upstream gradient, and later accumulation can happen in place.
     """
 
     def __init__(self, create_graph, capture=None):
         self.create_graph = create_graph
         self.capture = capture
-        self.pending = {}  # memory id -> gradients in the work list that use it
         self.owned = set()  # memory ids adopted by a leaf, or the caller's upstream gradients
-
-    def hold(self, grad, count):
-        key = _memory_id(grad.data)
-        self.pending[key] = self.pending.get(key, 0) + count
+        self.frontier = {}  # the work list's gradients (set by _run_backward)
 
     def _own(self, grad, shareable):
         arr = grad.data
-        key = _memory_id(arr)
         flags = arr.flags
-        if (shareable and key not in self.owned and not self.pending.get(key)
-                and (flags.c_contiguous or flags.f_contiguous)
+        if (shareable and (flags.c_contiguous or flags.f_contiguous)
                 and getattr(flags, "writeable", True)):  # a broadcast view is read-only
-            self.owned.add(key)
-            return grad
+            key = _memory_id(arr)
+            if key not in self.owned and all(_memory_id(g.data) != key
+                                              for g in self.frontier.values()):
+                self.owned.add(key)
+                return grad
         if self.create_graph:
             return grad.clone()
         copy = Tensor._make(arr.copy())
@@ -323,7 +317,7 @@ def _raise_modified(fn):
 
 
 def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
-    grads = {}  # Function -> the gradient of its output, summed over its consumers so far
+    grads = sink.frontier  # Function -> its output's gradient, summed over consumers so far
     leaf_roots = []
     for t, g in zip(roots, root_grads):
         sink.owned.add(_memory_id(g.data))  # the caller's array: never adopted
@@ -338,15 +332,15 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
             sink.put(t, id(t), g, False)
         if not grads:
             return
-        pending = _collect(grads)
+        pending = _collect(grads)  # Function -> consumers whose gradient has not arrived yet
         ready = [fn for fn in grads if pending[fn] == 0]
-        while ready:
+        capture = sink.capture
+        while ready:  # Kahn's algorithm: a Function runs once all its consumers have
             fn = ready.pop()
             grad = grads.pop(fn)
-            sink.hold(grad, -1)
             inputs = fn.inputs
-            if sink.capture is not None:
-                if fn in sink.capture:
+            if capture is not None:
+                if fn in capture:
                     sink.put(None, fn, grad, False)
             elif fn._retained is not None:
                 retained = fn._retained()
@@ -356,46 +350,49 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
             if versions != tuple(map(_first, counters)):
                 _raise_modified(fn)
             input_grads = fn.backward(grad)
-            if not isinstance(input_grads, tuple):
+            if input_grads.__class__ is not tuple:
                 input_grads = (input_grads,)
             if len(input_grads) != len(inputs):
                 raise RuntimeError(f"{type(fn).__name__}.backward returned {len(input_grads)} "
                                    f"gradients for {len(inputs)} inputs")
             if not retain_graph:
-                fn._release()
+                fn.__dict__.clear()  # frees saved arrays; a second backward finds no inputs
             blocks = None  # memory ids of this call's gradients, computed if a leaf needs them
-            for i, (t, g) in enumerate(zip(inputs, input_grads)):
+            for i, t in enumerate(inputs):
+                g = input_grads[i]
                 if g is None or not t._requires_grad:
                     continue
-                if not isinstance(g, Tensor):
-                    g = Tensor._make(g)
-                if g.data.shape != t.data.shape or g.data.dtype != t.data.dtype:
-                    raise RuntimeError(
-                        f"{type(fn).__name__}.backward returned a gradient of shape "
-                        f"{tuple(g.shape)} and dtype {g.dtype} for input {i} of shape "
-                        f"{tuple(t.shape)} and dtype {t.dtype}")
+                if g.__class__ is not Tensor:
+                    g = _checked_grad(fn, i, g, t)
+                elif g.data.shape != t.data.shape or g.data.dtype != t.data.dtype:
+                    _checked_grad(fn, i, g, t)
                 producer = t.grad_fn
-                if producer is None:
-                    shareable = False
-                    if t.grad is None or sink.capture is not None:  # it may adopt g
-                        if blocks is None:
-                            blocks = [None if h is None else _memory_id(getattr(h, "data", h))
-                                      for h in input_grads]
-                        # A block returned twice (a + a, slices of one array): not adoptable.
-                        shareable = blocks.count(blocks[i]) == 1
-                    sink.put(t, id(t), g, shareable)
-                else:
+                if producer is not None:
                     prev = grads.get(producer)
-                    if prev is None:
-                        grads[producer] = g
-                        sink.hold(g, 1)
-                    else:
-                        grads[producer] = total = prev + g
-                        sink.hold(prev, -1)
-                        sink.hold(total, 1)
+                    grads[producer] = g if prev is None else prev + g
                     pending[producer] -= 1
-                    if pending[producer] == 0:
+                    if not pending[producer]:
                         ready.append(producer)
+                    continue
+                shareable = False
+                if t.grad is None or capture is not None:  # the leaf may adopt g
+                    if blocks is None:
+                        blocks = [None if h is None else _memory_id(getattr(h, "data", h))
+                                  for h in input_grads]
+                    # A block returned twice (a + a, slices of one array): not adoptable.
+                    shareable = blocks.count(blocks[i]) == 1
+                sink.put(t, id(t), g, shareable)
+
+
+def _checked_grad(fn, i, g, t):
+    """``g`` as a Tensor, or a clear error if a backward returned the wrong shape or dtype."""
+    if not isinstance(g, Tensor):
+        g = Tensor._make(g)
+    if g.data.shape != t.data.shape or g.data.dtype != t.data.dtype:
+        raise RuntimeError(
+            f"{type(fn).__name__}.backward returned a gradient of shape {tuple(g.shape)} and "
+            f"dtype {g.dtype} for input {i} of shape {tuple(t.shape)} and dtype {t.dtype}")
+    return g
 
 
 def backward(tensor, gradient=None, retain_graph=None, create_graph=False):

@@ -163,8 +163,21 @@ class Tanh(Function):
         return self.out
 
     def backward(self, g):
-        out = self.output()
-        return g * (1.0 - out * out)
+        return TanhGrad.apply(g, self.output())
+
+
+class TanhGrad(Function):
+    """The derivative step of tanh as one op: out = g * (1 - y²)  (y = tanh(a));
+    dg = d_out * (1 - y²),  dy = -2 d_out * g * y.  One op instead of three on the hot path."""
+
+    def forward(self, g, y):
+        return g * (1 - y * y)
+
+    def backward(self, d_out):
+        g, y = self.inputs
+        need_g, need_y = self.needs_input_grad
+        return (TanhGrad.apply(d_out, y) if need_g else None,
+                d_out * g * y * -2.0 if need_y else None)
 
 
 class Sigmoid(Function):
@@ -180,8 +193,21 @@ class Sigmoid(Function):
         return self.out
 
     def backward(self, g):
-        out = self.output()
-        return g * out * (1.0 - out)
+        return SigmoidGrad.apply(g, self.output())
+
+
+class SigmoidGrad(Function):
+    """The derivative step of σ as one op: out = g * y * (1 - y)  (y = σ(a));
+    dg = d_out * y * (1 - y),  dy = d_out * g * (1 - 2y)."""
+
+    def forward(self, g, y):
+        return g * y * (1 - y)
+
+    def backward(self, d_out):
+        g, y = self.inputs
+        need_g, need_y = self.needs_input_grad
+        return (SigmoidGrad.apply(d_out, y) if need_g else None,
+                d_out * g * (1.0 - 2.0 * y) if need_y else None)
 
 
 class ReLU(Function):
