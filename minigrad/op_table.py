@@ -437,6 +437,275 @@ def _matmul_sample(d):
 _add("matmul", _matmul_sample, lambda a, b: a @ b, np.matmul)
 
 
+# ---------------------------------------------------------------------------------------------
+# Layers (minigrad.nn.functional): parameters are explicit inputs, so each is checked too.
+
+import math  # noqa: E402
+
+from minigrad.nn import functional as F  # noqa: E402
+
+
+def _linear_sample(d):
+    n_in, n_out = d.integer(1, 4), d.integer(1, 4)
+    lead = d.shape(max_dims=2)
+    arrays = [d.values(lead + (n_in,)), d.values((n_out, n_in))]
+    if d.boolean():
+        arrays.append(d.values((n_out,)))
+    return arrays, {}
+
+
+_add("linear", _linear_sample, F.linear,
+     lambda x, w, b=None: x @ w.T + (0 if b is None else b))
+
+
+def _leaky_sample(d):
+    return [d.values(d.shape(), avoid=(0.0,))], {"negative_slope": d.choice([0.01, 0.2])}
+
+
+_add("leaky_relu", _leaky_sample, lambda x, negative_slope: F.leaky_relu(x, negative_slope),
+     lambda x, negative_slope: np.where(x > 0, x, negative_slope * x))
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+_add("gelu", _unary(), F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))))
+_add("gelu_tanh", _unary(), lambda x: F.gelu(x, approximate="tanh"),
+     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))))
+
+
+def _dropout_sample(d):
+    return [d.values(d.shape())], {"p": d.choice([0.0, 0.3, 0.5])}
+
+
+def _seeded_dropout(x, p):
+    mg.manual_seed(0)  # the same mask on every call, so central differences see one function
+    return F.dropout(x, p)
+
+
+def _np_dropout(x, p):
+    """The mask minigrad draws after manual_seed(0): uniform u, kept where u ≥ p."""
+    u = np.random.Generator(np.random.PCG64(0)).random(x.shape, dtype=x.dtype)
+    return x * (u >= p) / (1 - p) if p > 0 else x
+
+
+_add("dropout", _dropout_sample, _seeded_dropout, _np_dropout)
+
+
+def _batch_norm_sample(d):
+    shape = (d.integer(2, 4), d.integer(1, 3)) + d.shape(max_dims=2, max_side=3)
+    c = shape[1]
+    return [d.values(shape), d.values((c,)), d.values((c,))], {}
+
+
+def _np_normalize(x, axes, eps=1e-5):
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+def _np_batch_norm(x, w, b):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _np_normalize(x, axes) * w.reshape(shape) + b.reshape(shape)
+
+
+_add("batch_norm_train", _batch_norm_sample,
+     lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), _np_batch_norm)
+
+
+def _layer_norm_sample(d):
+    shape = d.shape(min_dims=1, max_dims=3, max_side=3)
+    k = d.integer(1, len(shape))
+    normalized = shape[len(shape) - k:]
+    if int(np.prod(normalized)) < 2:
+        shape, normalized = shape + (3,), normalized + (3,)
+    return [d.values(shape), d.values(normalized), d.values(normalized)], {"k": len(normalized)}
+
+
+_add("layer_norm", _layer_norm_sample,
+     lambda x, w, b, k: F.layer_norm(x, x.shape[x.ndim - k:], w, b),
+     lambda x, w, b, k: _np_normalize(x, tuple(range(x.ndim - k, x.ndim))) * w + b)
+
+
+def _embedding_sample(d):
+    rows, dim = d.integer(1, 5), d.integer(1, 3)
+    idx = np.array([d.integer(0, rows - 1) for _ in range(d.integer(1, 6))])  # repeats add up
+    return [idx, d.values((rows, dim))], {}
+
+
+_add("embedding", _embedding_sample, lambda idx, w: F.embedding(idx, w), lambda idx, w: w[idx])
+
+
+def _pad_sample(d):
+    shape = d.shape(min_dims=1, max_dims=3)
+    widths = tuple(d.integer(0, 2) for _ in range(2 * d.integer(1, len(shape))))
+    return [d.values(shape)], {"pad": widths}
+
+
+def _np_pad(x, pad):
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return np.pad(x, widths)
+
+
+_add("pad", _pad_sample, lambda x, pad: F.pad(x, pad), _np_pad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses (minigrad.nn.functional), each with a drawn reduction.
+
+_REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _np_reduce_loss(loss, reduction):
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _pair_sample(offset_kind="normal", avoid=()):
+    """input x and a target y = x - d, with d drawn away from the loss's kinks."""
+    def sample(d):
+        shape = d.shape()
+        x = d.values(shape)
+        return [x, x - d.values(shape, offset_kind, avoid)], {"reduction": d.choice(_REDUCTIONS)}
+    return sample
+
+
+_add("mse_loss", _pair_sample(), lambda x, y, reduction: F.mse_loss(x, y, reduction=reduction),
+     lambda x, y, reduction: _np_reduce_loss((x - y) ** 2, reduction))
+_add("l1_loss", _pair_sample("nonzero"),
+     lambda x, y, reduction: F.l1_loss(x, y, reduction=reduction),
+     lambda x, y, reduction: _np_reduce_loss(np.abs(x - y), reduction))
+_add("huber_loss", _pair_sample("normal", avoid=(-1.0, 1.0)),
+     lambda x, y, reduction: F.huber_loss(x, y, reduction=reduction),
+     lambda x, y, reduction: _np_reduce_loss(
+         np.where(np.abs(x - y) < 1, 0.5 * (x - y) ** 2, np.abs(x - y) - 0.5), reduction))
+
+
+def _class_sample(d):
+    n, c = d.integer(1, 4), d.integer(1, 4)
+    target = np.array([d.integer(0, c - 1) for _ in range(n)])
+    return [d.values((n, c)), target], {"reduction": d.choice(_REDUCTIONS),
+                                        "label_smoothing": d.choice([0.0, 0.2])}
+
+
+def _np_log_softmax(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _np_cross_entropy(x, y, reduction, label_smoothing):
+    logp = _np_log_softmax(x)
+    c = x.shape[1]
+    q = (1 - label_smoothing) * np.eye(c)[y] + label_smoothing / c  # smoothed one-hot target
+    return _np_reduce_loss(-(q * logp).sum(axis=1), reduction)
+
+
+_add("cross_entropy", _class_sample,
+     lambda x, y, reduction, label_smoothing: F.cross_entropy(
+         x, y, reduction=reduction, label_smoothing=label_smoothing), _np_cross_entropy)
+
+
+def _probability_target_sample(d):
+    n, c = d.integer(1, 4), d.integer(1, 4)
+    return [d.values((n, c)), _np_softmax(d.values((n, c)), 1)], {
+        "reduction": d.choice(_REDUCTIONS)}
+
+
+_add("cross_entropy_probs", _probability_target_sample,
+     lambda x, q, reduction: F.cross_entropy(x, q, reduction=reduction),
+     lambda x, q, reduction: _np_reduce_loss(-(q * _np_log_softmax(x)).sum(axis=1), reduction))
+
+
+def _nll_sample(d):
+    arrays, kw = _class_sample(d)
+    return arrays, {"reduction": kw["reduction"]}
+
+
+_add("nll_loss", _nll_sample, lambda x, y, reduction: F.nll_loss(x, y, reduction=reduction),
+     lambda x, y, reduction: _np_reduce_loss(-x[np.arange(len(y)), y], reduction))
+
+
+def _bce_sample(d):
+    shape = d.shape()
+    p = 0.05 + 0.9 / (1 + np.exp(-d.values(shape)))  # probabilities in (0.05, 0.95)
+    return [p, 1 / (1 + np.exp(-d.values(shape)))], {"reduction": d.choice(_REDUCTIONS)}
+
+
+_add("binary_cross_entropy", _bce_sample,
+     lambda p, y, reduction: F.binary_cross_entropy(p, y, reduction=reduction),
+     lambda p, y, reduction: _np_reduce_loss(-(y * np.log(p) + (1 - y) * np.log(1 - p)),
+                                             reduction))
+
+
+def _bce_logits_sample(d):
+    shape = d.shape(min_dims=1)
+    return [d.values(shape), 1 / (1 + np.exp(-d.values(shape))),
+            d.values(shape[-1:], "positive")], {"reduction": d.choice(_REDUCTIONS)}
+
+
+def _np_bce_logits(x, y, pos_weight, reduction):
+    log_p, log_not_p = -np.logaddexp(0, -x), -np.logaddexp(0, x)  # log σ(x), log(1 - σ(x))
+    return _np_reduce_loss(-(pos_weight * y * log_p + (1 - y) * log_not_p), reduction)
+
+
+_add("binary_cross_entropy_with_logits", _bce_logits_sample,
+     lambda x, y, w, reduction: F.binary_cross_entropy_with_logits(
+         x, y, reduction=reduction, pos_weight=w), _np_bce_logits)
+
+
+def _hinge_sample(d):
+    shape = d.shape()
+    y = np.where(d.values(shape) > 0, 1.0, -1.0)
+    return [d.values(shape, avoid=(-1.0, 1.0)), y], {"reduction": d.choice(_REDUCTIONS)}
+
+
+_add("hinge_loss", _hinge_sample, lambda x, y, reduction: F.hinge_loss(x, y, reduction=reduction),
+     lambda x, y, reduction: _np_reduce_loss(np.maximum(0, 1 - y * x), reduction),
+     grad_inputs=(0,))
+
+
+def _margin_sample(d):
+    n, c = d.integer(1, 4), d.integer(1, 4)
+    target = np.array([d.integer(0, c - 1) for _ in range(n)])
+    # grid scores: margin 1.1 minus a difference of grid values is never near the kink at 0
+    return [d.values((n, c), "grid"), target], {"reduction": d.choice(_REDUCTIONS),
+                                                "p": d.choice([1, 2])}
+
+
+def _np_multi_margin(x, y, reduction, p):
+    n, c = x.shape
+    picked = x[np.arange(n), y][:, None]
+    terms = np.maximum(0, 1.1 - picked + x) ** p
+    terms[np.arange(n), y] = 0  # the target class itself is not a margin violation
+    return _np_reduce_loss(terms.sum(axis=1) / c, reduction)
+
+
+_add("multi_margin_loss", _margin_sample,
+     lambda x, y, reduction, p: F.multi_margin_loss(x, y, p=p, margin=1.1, reduction=reduction),
+     _np_multi_margin)
+
+
+def _kl_sample(d):
+    shape = d.shape(min_dims=1)
+    log_target = d.boolean()
+    target = d.values(shape) if log_target else d.values(shape, "positive")
+    return [d.values(shape), target], {"reduction": d.choice(_REDUCTIONS + ["batchmean"]),
+                                       "log_target": log_target}
+
+
+def _np_kl(log_q, target, reduction, log_target):
+    if log_target:
+        pointwise = np.exp(target) * (target - log_q)
+    else:
+        pointwise = target * (np.log(target) - log_q)
+    if reduction == "batchmean":
+        return pointwise.sum() / log_q.shape[0]
+    return _np_reduce_loss(pointwise, reduction)
+
+
+_add("kl_div", _kl_sample,
+     lambda x, t, reduction, log_target: F.kl_div(x, t, reduction=reduction,
+                                                  log_target=log_target), _np_kl)
+
+
 def by_name(name: str) -> OpSpec:
     for spec in OPS:
         if spec.name == name:
