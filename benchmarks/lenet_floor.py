@@ -57,73 +57,68 @@ def init_lenet(seed: int = 0, batch: int = BATCH):
 # The NumPy floor
 
 
-def _windows(a, k, stride, rows, cols):
-    """view[n, c, i, j, r, q] = a[n, c, r·stride + i, q·stride + j]: every k × k window of a
-    (N, C, H, W) array, shape (N, C, k, k, rows, cols), sharing its memory."""
+def _windows(a, k, stride, out):
+    """view[n, c, i, j, oh, ow] = a[n, c, oh·stride + i, ow·stride + j]: every k × k window of
+    a (N, C, H, W) array (any strides), shape (N, C, k, k, out, out), sharing its memory."""
     sn, sc, sh, sw = a.strides
-    return as_strided(a, a.shape[:2] + (k, k, rows, cols),
+    return as_strided(a, a.shape[:2] + (k, k, out, out),
                       (sn, sc, sh, sw, stride * sh, stride * sw))
 
 
 class _Conv:
     """Buffers and formulas of one stride-1 convolution over a (N, C, H, H) input:
-    out_n = W (O, C·k·k) @ cols_n + b,  cols = im2col(x_pad) (N, C·k·k, OH·Wp).
-
-    Each output row is computed Wp (padded width) wide instead of OH: a kernel tap's window
-    slab is then one contiguous run of OH·Wp elements in the padded buffer (which has one
-    spare row for the overrun), so the im2col copy and the col2im adds walk a few long runs
-    instead of many rows of OW. The extra columns are cut from the output, and their
-    gradients are zero.
-    """
+    out_n = W (O, C·k·k) @ cols_n + b,  cols = im2col(x_pad) (N, C·k·k, OH·OW)."""
 
     def __init__(self, n, c, h, o, k, pad):
         self.k, self.pad, self.h = k, pad, h
         self.out = h + 2 * pad - k + 1
-        self.wide = h + 2 * pad  # computed width of an output row = padded width
-        rows = self.wide + 1  # one spare row: the last tap's run overruns the padded image
-        self.padded = np.zeros((n, c, rows, self.wide), np.float32)  # borders stay 0
-        self.cols = np.empty((n, c, k, k, self.out, self.wide), np.float32)
-        self.z_wide = np.empty((n, o, self.out, self.wide), np.float32)
-        self.z = np.empty((n, o, self.out, self.out), np.float32)
-        self.g_wide = np.zeros((n, o, self.out, self.wide), np.float32)  # extra columns stay 0
-        self.dcols = np.empty((n, c * k * k, self.out * self.wide), np.float32)
+        self.padded = np.zeros((n, c, h + 2 * pad, h + 2 * pad), np.float32)  # borders stay 0
+        self.cols = np.empty((n, c, k, k, self.out, self.out), np.float32)
+        self.z = np.empty((n, o, self.out * self.out), np.float32)
         self.dw_each = np.empty((n, c * k * k, o), np.float32)
-        self.dx_padded = np.empty_like(self.padded)
+        # The input gradient works batch-last, (C, H, W, N): a kernel tap's slab is then C·OH
+        # runs of OW·N contiguous elements for col2im to add, instead of N·C·OH runs of OW.
+        self.g_t = np.empty((o, self.out, self.out, n), np.float32)
+        self.dcols = np.empty((c * k * k, self.out * self.out * n), np.float32)
+        self.dx_padded_t = np.empty((c, h + 2 * pad, h + 2 * pad, n), np.float32)
+        self.dx = np.empty((n, c, h, h), np.float32)
 
     def _view(self, buffer):
-        return _windows(buffer, self.k, 1, self.out, self.wide)
+        return _windows(buffer, self.k, 1, self.out)
 
     def forward(self, x, w, b):
         p, h = self.pad, self.h
         self.padded[:, :, p:p + h, p:p + h] = x
         np.copyto(self.cols, self._view(self.padded))  # im2col
         n, o = self.z.shape[:2]
-        cols = self.cols.reshape(n, -1, self.out * self.wide)
-        np.matmul(w.reshape(o, -1), cols, out=self.z_wide.reshape(n, o, -1))
-        np.add(self.z_wide[..., :self.out], b[:, None, None], out=self.z)
-        return self.z
+        cols = self.cols.reshape(n, -1, self.z.shape[2])
+        np.matmul(w.reshape(o, -1), cols, out=self.z)
+        self.z += b[:, None]
+        return self.z.reshape(n, o, self.out, self.out)
 
     def backward(self, g, w, dw, db, need_dx):
-        """dW = Σ_n g_n cols_nᵀ, db = Σ g, and (need_dx) dx = col2im(Wᵀ g_n)."""
+        """dWᵀ = Σ_n cols_n g_nᵀ, db = Σ g, and (need_dx) dx = col2im(Wᵀ g_n)."""
         n, o = g.shape[:2]
-        self.g_wide[..., :self.out] = g
-        g_rows = self.g_wide.reshape(n, o, -1)
+        g_rows = g.reshape(n, o, -1)
         cols = self.cols.reshape(n, -1, g_rows.shape[2])
         np.matmul(cols, g_rows.transpose(0, 2, 1), out=self.dw_each)  # (CK, L) @ (L, O)
         dw.reshape(o, -1).T[...] = self.dw_each.sum(axis=0)
-        np.sum(g, axis=(0, 2, 3), out=db)
+        np.sum(g_rows, axis=(0, 2), out=db)
         if not need_dx:
             return None
-        np.matmul(w.reshape(o, -1).T, g_rows, out=self.dcols)
-        dcols = self.dcols.reshape(self.cols.shape)
-        self.dx_padded.fill(0)
-        windows = self._view(self.dx_padded)
-        for i in range(self.k):  # col2im: one strided add per kernel tap
-            for j in range(self.k):
+        np.copyto(self.g_t, g.transpose(1, 2, 3, 0))
+        np.matmul(w.reshape(o, -1).T, self.g_t.reshape(o, -1), out=self.dcols)
+        c, k, out = self.cols.shape[1], self.k, self.out
+        dcols = self.dcols.reshape(c, k, k, out, out, n).transpose(5, 0, 1, 2, 3, 4)
+        self.dx_padded_t.fill(0)
+        windows = self._view(self.dx_padded_t.transpose(3, 0, 1, 2))
+        for i in range(k):  # col2im: one strided add per kernel tap
+            for j in range(k):
                 slab = windows[:, :, i, j]
                 np.add(slab, dcols[:, :, i, j], out=slab)
         p, h = self.pad, self.h
-        return self.dx_padded[:, :, p:p + h, p:p + h]
+        np.copyto(self.dx, self.dx_padded_t[:, p:p + h, p:p + h].transpose(3, 0, 1, 2))
+        return self.dx
 
 
 class _MaxPool:
@@ -144,7 +139,7 @@ class _MaxPool:
     def forward(self, a):
         k = self.k
         np.copyto(self.taps.reshape((k, k) + self.out_buf.shape),
-                  _windows(a, k, k, self.out, self.out).transpose(2, 3, 0, 1, 4, 5))
+                  _windows(a, k, k, self.out).transpose(2, 3, 0, 1, 4, 5))
         np.max(self.taps, axis=0, out=self.out_buf)
         np.equal(self.taps, self.out_buf, out=self.mask)
         np.copyto(self.taken, self.mask[0])
@@ -158,10 +153,9 @@ class _MaxPool:
         k = self.k
         np.multiply(self.mask, g, out=self.routed)
         self.dx.fill(0)
-        windows = _windows(self.dx, k, k, self.out, self.out)
-        for t in range(k * k):  # one strided add per tap (the windows do not overlap here)
-            slab = windows[:, :, t // k, t % k]
-            np.add(slab, self.routed[t], out=slab)
+        windows = _windows(self.dx, k, k, self.out)
+        for t in range(k * k):  # one strided write per tap (the windows do not overlap)
+            windows[:, :, t // k, t % k] = self.routed[t]
         return self.dx
 
 
@@ -288,10 +282,10 @@ def minigrad_setup(seed: int = 0, batch: int = BATCH) -> dict:
 
 def minigrad_step(state: dict) -> float:
     import minigrad as mg
-    from minigrad.nn.losses import cross_entropy
+    from minigrad.nn import functional as F
 
     model = state["model"]
-    loss = cross_entropy(model(state["x"]), state["y"])
+    loss = F.cross_entropy(model(state["x"]), state["y"])
     loss.backward()
     with mg.no_grad():
         for p in state["params_t"].values():

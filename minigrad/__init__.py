@@ -35,14 +35,22 @@ __all__ = [
     "maximum", "minimum", "float32", "float64", "int32", "int64", "bool_", "no_grad",
     "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "device", "Device",
     "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
+    "optim", "data", "metrics", "save", "load", "CheckpointError", "get_rng_state",
+    "set_rng_state",
 ]
 
 
-_LAZY_SUBMODULES = ("nn",)  # imported on first use, so `import minigrad` stays fast
+_LAZY_SUBMODULES = ("nn", "optim", "data", "metrics", "training")  # imported on first use,
+# so `import minigrad` stays fast
+_LAZY_ATTRIBUTES = {name: "serialization" for name in
+                    ("save", "load", "CheckpointError", "get_rng_state", "set_rng_state")}
 
 
 def __getattr__(name):
+    import importlib
     if name in _LAZY_SUBMODULES:
-        import importlib
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        module = importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__)
+        return getattr(module, name)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -549,6 +549,63 @@ def _np_pad(x, pad):
 _add("pad", _pad_sample, lambda x, pad: F.pad(x, pad), _np_pad)
 
 
+# Convolution and pooling: small shapes, references by direct loops over output pixels.
+
+
+def _np_windows(x, kernel, stride, padding, dilation, fill):
+    """Each output pixel's window: (N, C, OH, OW, kh, kw) from x (N, C, H, W)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.empty(x.shape[:2] + (oh, ow, kh, kw))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = xp[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                                 j * sw:j * sw + dw * (kw - 1) + 1:dw]
+    return out
+
+
+def _conv_sample(d):
+    n, c, o = d.integer(1, 2), d.integer(1, 2), d.integer(1, 3)
+    kernel = (d.integer(1, 3), d.integer(1, 3))
+    stride, padding, dilation = d.integer(1, 2), d.integer(0, 1), d.integer(1, 2)
+    size = [d.integer(max(1, dilation * (k - 1) + 1 - 2 * padding), 5) for k in kernel]
+    arrays = [d.values((n, c, *size)), d.values((o, c, *kernel))]
+    if d.boolean():
+        arrays.append(d.values((o,)))
+    return arrays, {"stride": stride, "padding": padding, "dilation": dilation}
+
+
+def _np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    win = _np_windows(x, w.shape[2:], (stride,) * 2, (padding,) * 2, (dilation,) * 2, 0.0)
+    out = np.einsum("ncyxij,ocij->noyx", win, w)
+    return out if b is None else out + b[:, None, None]
+
+
+_add("conv2d", _conv_sample,
+     lambda x, w, b=None, **kw: F.conv2d(x, w, b, **kw), _np_conv2d)
+
+
+def _pool_sample(kind):
+    def sample(d):
+        k = d.integer(1, 3)
+        stride, padding = d.integer(1, 2), d.integer(0, k // 2)
+        shape = (d.integer(1, 2), d.integer(1, 2), d.integer(k, 5), d.integer(k, 5))
+        return [d.values(shape, kind)], {"k": k, "stride": stride, "padding": padding}
+    return sample
+
+
+_add("max_pool2d", _pool_sample("distinct"),  # distinct values: no ties inside a window
+     lambda x, k, stride, padding: F.max_pool2d(x, k, stride, padding),
+     lambda x, k, stride, padding: _np_windows(x, (k, k), (stride,) * 2, (padding,) * 2,
+                                               (1, 1), -np.inf).max(axis=(4, 5)))
+_add("avg_pool2d", _pool_sample("normal"),
+     lambda x, k, stride, padding: F.avg_pool2d(x, k, stride, padding),
+     lambda x, k, stride, padding: _np_windows(x, (k, k), (stride,) * 2, (padding,) * 2,
+                                               (1, 1), 0.0).mean(axis=(4, 5)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Losses (minigrad.nn.functional), each with a drawn reduction.
 

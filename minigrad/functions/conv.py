@@ -17,6 +17,9 @@ go the other way (col2im): ``kh·kw`` strided adds, tap (i, j) adding its whole 
 slab into the same view of a zero gradient; no Python loop over batch items or pixels, no
 ``add.at``.
 
+The big temporaries (column matrices, window stacks) come from a small cache of reused
+arrays (:func:`scratch`): a fresh multi-megabyte array costs page faults on every step.
+
 Each backward is itself a linear op written as a Function whose own backward is the original
 op again, so gradients of gradients work:
 
@@ -30,6 +33,8 @@ take PyTorch's arguments (an int or a pair for each size) and check them.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..autograd import Function
@@ -41,8 +46,66 @@ __all__ = ["Window", "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d
            "max_pool2d", "avg_pool2d"]
 
 
+# ---------------------------------------------------------------------------------------------
+# Scratch memory
+
+
+class _FreeArrays(threading.local):
+    """Per thread: (shape, dtype) -> arrays nobody uses any more, ready to be handed out."""
+
+    def __init__(self):
+        self.free = {}
+
+
+_free = _FreeArrays()
+_KEEP_PER_SHAPE = 2
+_KEEP_SHAPES = 32
+
+
+def scratch(shape, dtype, xp):
+    """An uninitialized array: a cached free one of this shape and dtype, else a new one.
+
+    NumPy memory only (CuPy keeps its own pool). Reusing matters: the allocator returns big
+    blocks to the OS and takes them back at the next step, paying a page fault for every 4 KiB.
+    """
+    if xp is np:
+        arrays = _free.free.get((shape, dtype))
+        if arrays:
+            return arrays.pop()
+    return xp.empty(shape, dtype=dtype)
+
+
+def release(array) -> None:
+    """Hand a :func:`scratch` array back. The caller guarantees nothing refers to it any more
+    (no view of it escaped), so its next user may overwrite it."""
+    if type(array) is not np.ndarray or array.base is not None:
+        return  # CuPy, or a view: nothing to cache
+    free = _free.free
+    arrays = free.setdefault((array.shape, array.dtype), [])
+    if len(arrays) < _KEEP_PER_SHAPE:
+        arrays.append(array)
+    if len(free) > _KEEP_SHAPES:  # shapes keep changing: forget the oldest
+        del free[next(iter(free))]
+
+
+class Saved:
+    """A scratch array kept for backward (im2col's columns, max pooling's mask), released
+    when this holder dies: when backward frees the Function's saved values, or with the
+    Function itself. Functions pass the holder, never the bare array, to the Functions their
+    backward creates, so the array lives as long as any of them may read it."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __del__(self):
+        release(self.array)
+
+
 class Window:
-    """The sliding window of one op: kernel, stride, padding and dilation, each a pair (h, w)."""
+    """The sliding window of one op: kernel, stride, padding and dilation, each a pair (h, w),
+    and where its windows lie in memory."""
 
     __slots__ = ("kernel", "stride", "padding", "dilation")
 
@@ -57,157 +120,118 @@ class Window:
         return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(
             (height, width), self.kernel, self.stride, self.padding, self.dilation))
 
-    def layout(self, height: int, width: int) -> "Layout":
-        """Where the windows of an (H, W) input lie in memory: see :class:`Layout`."""
-        return Layout(self, height, width)
+    def pad(self, x, value: float = 0.0):
+        """x (N, C, H, W) in a scratch buffer (N, C, H + 2ph, W + 2pw) with ``value`` around
+        it (x itself when there is no padding)."""
+        ph, pw = self.padding
+        if ph == pw == 0:
+            return x
+        n, c, h, w = x.shape
+        padded = scratch((n, c, h + 2 * ph, w + 2 * pw), x.dtype, array_module(x))
+        padded.fill(value)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        return padded
+
+    def crop(self, padded):
+        """The inverse of :meth:`pad`: the unpadded interior, as a view."""
+        ph, pw = self.padding
+        if ph == pw == 0:
+            return padded
+        return padded[:, :, ph:padded.shape[2] - ph, pw:padded.shape[3] - pw]
+
+    def view(self, padded, out_size):
+        """view[n, c, i, j, oh, ow] = padded[n, c, oh·sh + i·dh, ow·sw + j·dw], shape
+        (N, C, kh, kw, OH, OW): every window, sharing the padded input's memory (no copy).
+
+        Windows overlap, so elements repeat: read it, or write it one tap (i, j) at a time
+        (the elements of one tap's slab are distinct).
+        """
+        xp = array_module(padded)
+        sn, sc, sy, sx = padded.strides  # bytes per step along N, C, H, W
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        shape = padded.shape[:2] + (kh, kw) + tuple(out_size)
+        strides = (sn, sc, dh * sy, dw * sx, sh * sy, sw * sx)
+        return xp.lib.stride_tricks.as_strided(padded, shape, strides)
+
+    def taps(self):
+        """Every kernel tap (i, j), row by row."""
+        kh, kw = self.kernel
+        return [(i, j) for i in range(kh) for j in range(kw)]
 
     def __repr__(self):
         return (f"Window(kernel={self.kernel}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation})")
 
 
-class Layout:
-    """The memory layout of one input's windows (``Window.layout(H, W)``).
+def im2col(x, window: Window, out_size):
+    """cols[n, (c, i, j), (oh, ow)] = x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]: the windowed
+    view copied once into a scratch array (N, C·kh·kw, OH·OW), contiguous: the layout the
+    batched matmul W (O, C·kh·kw) @ cols wants, giving (N, O, OH·OW) with no transpose."""
+    xp = array_module(x)
+    (n, c), (kh, kw), (out_h, out_w) = x.shape[:2], window.kernel, out_size
+    padded = window.pad(x, 0.0)
+    cols = scratch((n, c * kh * kw, out_h * out_w), x.dtype, xp)
+    xp.copyto(cols.reshape((n, c, kh, kw, out_h, out_w)), window.view(padded, out_size))
+    if padded is not x:
+        release(padded)
+    return cols
 
-    The padded input lives in a buffer of ``rows`` × ``pitch`` elements per (n, c) plane, the
-    (H + 2ph) × (W + 2pw) padded image in its top-left corner, and each output row is computed
-    ``width`` ≥ OW columns wide. Tap (i, j) of output (oh, ow) reads buffer element
-    (oh·sh + i·dh, ow·sw + j·dw), as in the formula above.
 
-    Row merging, for speed: NumPy pays a fixed cost for every contiguous run of memory an op
-    walks, and a tap's slab is OH runs of OW elements (OW = 10 in LeNet's second layer). When
-    the vertical stride is 1, output row oh + 1 of a tap starts one buffer row after row oh;
-    computing every output row ``width = pitch / sw`` columns wide makes the last column of
-    one row sit right before the first column of the next, so NumPy walks the whole slab as ONE
-    run of OH·width elements. The extra columns read wrapped-around elements: their outputs are
-    dropped (:meth:`narrow`) and their gradients are zero (:meth:`widen`), so they change
-    nothing. (With a vertical stride > 1 rows cannot merge: width = OW, pitch = padded W.)
+def col2im(cols, window: Window, in_size, batch_last: bool = False):
+    """The adjoint of im2col: dx_pad[n, c, oh·sh + i·dh, ow·sw + j·dw] += cols[n, c, i, j,
+    oh, ow] for every tap (i, j), then the padding cut off. ``cols`` is (N, C, kh, kw, OH, OW)
+    (any strides); one strided add of a whole (N, C, OH, OW) slab per tap.
+
+    ``batch_last``: keep dx_pad in memory as (C, H, W, N), for ``cols`` stored batch-last
+    too. A tap's slab is then C·OH runs of OW·N contiguous elements instead of N·C·OH runs of
+    OW, and NumPy's cost per run is what dominates when OW is small. The result is copied
+    back to a contiguous (N, C, H, W) array.
     """
-
-    __slots__ = ("window", "in_size", "out_size", "pitch", "width", "rows")
-
-    def __init__(self, window: Window, height: int, width: int):
-        (ph, pw), (sh, sw) = window.padding, window.stride
-        (kh, kw), (dh, dw) = window.kernel, window.dilation
-        padded_h, padded_w = height + 2 * ph, width + 2 * pw
-        out_h, out_w = window.output_size(height, width)
-        if sh == 1:  # rows merge: width · sw = pitch ≥ padded W
-            cols = -(-padded_w // sw)
-            pitch = cols * sw
-        else:
-            cols, pitch = out_w, padded_w
-        # The last element any tap reads (the buffer must hold it: as_strided does not check).
-        last = (kh - 1) * dh * pitch + (kw - 1) * dw + (out_h - 1) * sh * pitch + (cols - 1) * sw
-        self.window = window
-        self.in_size = (height, width)
-        self.out_size = (out_h, out_w)
-        self.pitch = pitch
-        self.width = cols
-        self.rows = max(padded_h, last // pitch + 1)
-
-    def pad(self, x, value: float = 0.0):
-        """x (N, C, H, W) in a buffer (N, C, rows, pitch) filled with ``value`` around it
-        (x itself when the layout adds nothing to it)."""
-        (ph, pw), (h, w) = self.window.padding, self.in_size
-        if (self.rows, self.pitch) == (h, w) and ph == pw == 0:
-            return x
-        xp = array_module(x)
-        buffer = xp.full(x.shape[:2] + (self.rows, self.pitch), value, dtype=x.dtype)
-        buffer[:, :, ph:ph + h, pw:pw + w] = x
-        return buffer
-
-    def zeros(self, batch: int, channels: int, dtype, xp):
-        """A zero buffer (N, C, rows, pitch), for gradients to be added into."""
-        return xp.zeros((batch, channels, self.rows, self.pitch), dtype=dtype)
-
-    def crop(self, buffer):
-        """The inverse of :meth:`pad`: the (H, W) input inside a buffer, as a view."""
-        (ph, pw), (h, w) = self.window.padding, self.in_size
-        if buffer.shape[2:] == (h, w):
-            return buffer
-        return buffer[:, :, ph:ph + h, pw:pw + w]
-
-    def view(self, buffer):
-        """view[n, c, i, j, oh, ow] = buffer[n, c, oh·sh + i·dh, ow·sw + j·dw], shape
-        (N, C, kh, kw, OH, width): every window, sharing the buffer's memory (no copy).
-
-        Windows overlap, so elements repeat: read it, or write it one tap (i, j) at a time
-        (the elements of one tap's slab are distinct).
-        """
-        xp = array_module(buffer)
-        sn, sc, sy, sx = buffer.strides  # bytes per step along N, C, rows, columns
-        (kh, kw), (sh, sw), (dh, dw) = self.window.kernel, self.window.stride, self.window.dilation
-        shape = buffer.shape[:2] + (kh, kw, self.out_size[0], self.width)
-        strides = (sn, sc, dh * sy, dw * sx, sh * sy, sw * sx)
-        return xp.lib.stride_tricks.as_strided(buffer, shape, strides)
-
-    def widen(self, g):
-        """An output-shaped g (N, C, OH, OW) as (N, C, OH, width), zero in the extra columns."""
-        out_w = self.out_size[1]
-        if self.width == out_w:
-            return g
-        xp = array_module(g)
-        wide = xp.zeros(g.shape[:3] + (self.width,), dtype=g.dtype)
-        wide[..., :out_w] = g
-        return wide
-
-    def narrow(self, out, bias=None):
-        """(N, C, OH, width) -> (N, C, OH, OW), contiguous, with ``bias`` (C,) added if given
-        (one pass does both)."""
-        if self.width == self.out_size[1]:
-            if bias is not None:
-                out += bias[:, None, None]  # a fresh matmul result: in place
-            return out
-        if bias is not None:
-            return out[..., :self.out_size[1]] + bias[:, None, None]
-        return array_module(out).ascontiguousarray(out[..., :self.out_size[1]])
-
-    def taps(self):
-        """Every kernel tap (i, j), row by row."""
-        kh, kw = self.window.kernel
-        return [(i, j) for i in range(kh) for j in range(kw)]
-
-
-def im2col(x, layout: Layout):
-    """cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]: the windowed
-    view copied once, shape (N, C·kh·kw, OH·width), contiguous: the layout the batched matmul
-    W (O, C·kh·kw) @ cols wants, giving (N, O, OH·width) with no transpose."""
-    xp = array_module(x)
-    n, c = x.shape[:2]
-    kh, kw = layout.window.kernel
-    cols = xp.ascontiguousarray(layout.view(layout.pad(x, 0.0)))
-    return cols.reshape(n, c * kh * kw, layout.out_size[0] * layout.width)
-
-
-def col2im(cols, layout: Layout):
-    """The adjoint of im2col: dx_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] += cols[n, c, i, j,
-    oh, ow] for every tap (i, j), then the padding cut off. ``cols`` is (N, C, kh, kw, OH,
-    width), any strides, zero in the extra columns; one strided add of a whole (N, C, OH,
-    width) slab per tap."""
     xp = array_module(cols)
-    padded = layout.zeros(cols.shape[0], cols.shape[1], cols.dtype, xp)
-    windows = layout.view(padded)
-    for i, j in layout.taps():
+    (n, c), (ph, pw), (h, w) = cols.shape[:2], window.padding, in_size
+    if batch_last:  # a temporary: the result is copied out of it
+        buffer = scratch((c, h + 2 * ph, w + 2 * pw, n), cols.dtype, xp)
+        buffer.fill(0)
+        padded = buffer.transpose(3, 0, 1, 2)
+    else:
+        padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    windows = window.view(padded, cols.shape[4:])
+    # Windows that do not overlap (stride ≥ dilated kernel size, as in 2×2/2 pooling) reach
+    # each element at most once: writing the slab then equals adding it, at half the cost.
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(window.kernel, window.stride,
+                                                           window.dilation))
+    for i, j in window.taps():
         slab = windows[:, :, i, j]
-        xp.add(slab, cols[:, :, i, j], out=slab)
-    return layout.crop(padded)
+        if disjoint:
+            slab[...] = cols[:, :, i, j]
+        else:
+            xp.add(slab, cols[:, :, i, j], out=slab)
+    if batch_last:
+        dx = xp.empty((n, c, h, w), dtype=cols.dtype)  # always a copy: the buffer is reused
+        xp.copyto(dx, window.crop(padded))
+        release(buffer)
+        return dx
+    return window.crop(padded)
 
 
-def stacked_windows(x, layout: Layout, value: float):
-    """The windowed view of x padded with ``value``, copied tap-major: shape (kh·kw, N, C, OH,
-    width), contiguous. Entry k = i·kw + j holds tap (i, j) of every window, so a reduction
-    over each window is an elementwise op between kh·kw contiguous slabs."""
+def stacked_windows(x, window: Window, out_size, value: float):
+    """The windowed view of x padded with ``value``, copied tap-major into a scratch array
+    (kh·kw, N, C, OH, OW). Entry k = i·kw + j holds tap (i, j) of every window, so a
+    reduction over each window is an elementwise op between kh·kw contiguous slabs."""
     xp = array_module(x)
-    kh, kw = layout.window.kernel
-    taps = layout.view(layout.pad(x, value)).transpose(2, 3, 0, 1, 4, 5)
-    return xp.ascontiguousarray(taps).reshape(
-        (kh * kw,) + x.shape[:2] + (layout.out_size[0], layout.width))
+    (n, c), (kh, kw) = x.shape[:2], window.kernel
+    padded = window.pad(x, value)
+    stacked = scratch((kh * kw, n, c) + tuple(out_size), x.dtype, xp)
+    xp.copyto(stacked.reshape((kh, kw, n, c) + tuple(out_size)),
+              window.view(padded, out_size).transpose(2, 3, 0, 1, 4, 5))
+    if padded is not x:
+        release(padded)
+    return stacked
 
 
-def _tap_major_as_cols(stacked, layout: Layout):
-    """A (kh·kw, N, C, OH, width) array seen as (N, C, kh, kw, OH, width), as col2im takes it."""
-    kh, kw = layout.window.kernel
-    return stacked.reshape((kh, kw) + stacked.shape[1:]).transpose(2, 3, 0, 1, 4, 5)
+def _tap_major_as_cols(stacked, window: Window):
+    """A (kh·kw, N, C, OH, OW) array seen as (N, C, kh, kw, OH, OW), as col2im takes it."""
+    return stacked.reshape(window.kernel + stacked.shape[1:]).transpose(2, 3, 0, 1, 4, 5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +239,7 @@ def _tap_major_as_cols(stacked, layout: Layout):
 
 
 class Conv2d(Function):
-    """out[n, o, oh, ow] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
+    """out[n, o, oh, ow] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
 
     x (N, C, H, W), W (O, C, kh, kw), b (O,), out (N, O, OH, OW) with
     OH = ⌊(H + 2ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). As matrices, per batch item:
@@ -226,18 +250,20 @@ class Conv2d(Function):
     """
 
     def forward(self, x, weight, bias=None, *, window):
-        layout = window.layout(*x.shape[2:])
-        cols = im2col(x, layout)  # (N, C·kh·kw, OH·width)
-        self.layout = layout
-        self.cols = cols  # the weight gradient is g · colsᵀ: keep them, don't recompute
-        out = weight.reshape(weight.shape[0], -1) @ cols  # (O, CK) @ (N, CK, L) -> (N, O, L)
-        return layout.narrow(out.reshape(out.shape[:2] + (layout.out_size[0], layout.width)),
-                             bias)
+        out_size = window.output_size(*x.shape[2:])
+        cols = im2col(x, window, out_size)  # (N, C·kh·kw, OH·OW)
+        self.window = window
+        self.cols = Saved(cols)  # the weight gradient is g · colsᵀ: keep them
+        n, o = x.shape[0], weight.shape[0]
+        out = weight.reshape(o, -1) @ cols  # (O, CK) @ (N, CK, L) -> (N, O, L), one matmul
+        if bias is not None:
+            out += bias[:, None]  # a fresh array: add in place
+        return out.reshape((n, o) + out_size)
 
     def backward(self, g):
         x, weight = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        window = self.layout.window
+        window = self.window
         dx = Conv2dInputGrad.apply(g, weight, in_size=x.data.shape[2:], window=window) \
             if need[0] else None
         dw = Conv2dWeightGrad.apply(x, g, window=window, cols=self.cols) if need[1] else None
@@ -252,18 +278,25 @@ class Conv2dInputGrad(Function):
     dx[n, c, y, x] = Σ_{o, i, j, oh, ow : oh·sh + i·dh = y + ph, ow·sw + j·dw = x + pw}
                      W[o, c, i, j] · g[n, o, oh, ow]
 
-    computed as dcols_n = W₂ᵀ g_n (one batched matmul, W₂ = W as (O, C·kh·kw)), then col2im.
+    computed as dcols = W₂ᵀ g (one matmul over all N·OH·OW output pixels, W₂ = W as
+    (O, C·kh·kw)), then col2im. Both work batch-last (g as (O, OH, OW, N)), which makes
+    col2im's strided adds walk long runs (see :func:`col2im`).
     Bilinear in (g, W):  d(g) = Conv2d(dd, W),  d(W) = Conv2dWeightGrad(dd, g).
     """
 
     def forward(self, g, weight, *, in_size, window):
-        layout = window.layout(*in_size)
+        xp = array_module(g)
         self.window = window
-        n, out_channels = g.shape[:2]
-        c, kh, kw = weight.shape[1:]
-        g_rows = layout.widen(g).reshape(n, out_channels, -1)  # (N, O, OH·width)
-        dcols = weight.reshape(out_channels, -1).T @ g_rows  # (CK, O) @ (N, O, L) -> (N, CK, L)
-        return col2im(dcols.reshape((n, c, kh, kw, layout.out_size[0], layout.width)), layout)
+        (n, o, out_h, out_w), (c, kh, kw) = g.shape, weight.shape[1:]
+        g_t = scratch((o, out_h, out_w, n), g.dtype, xp)  # batch last
+        xp.copyto(g_t, g.transpose(1, 2, 3, 0))
+        dcols = xp.matmul(weight.reshape(o, -1).T, g_t.reshape(o, -1),  # (CK, O) @ (O, L·N)
+                          out=scratch((c * kh * kw, out_h * out_w * n), g.dtype, xp))
+        release(g_t)
+        cols = dcols.reshape(c, kh, kw, out_h, out_w, n).transpose(5, 0, 1, 2, 3, 4)
+        dx = col2im(cols, window, in_size, batch_last=True)
+        release(dcols)
+        return dx
 
     def backward(self, dd):
         g, weight = self.inputs
@@ -279,21 +312,23 @@ class Conv2dWeightGrad(Function):
     dW[o, c, i, j] = Σ_{n, oh, ow} g[n, o, oh, ow] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
 
     computed as dWᵀ = Σ_n cols_n g_nᵀ (one batched matmul of (C·kh·kw, L) by (L, O), summed
-    over n). ``cols`` may be passed in when the forward pass already built im2col(x).
+    over n). ``cols``, a :class:`Saved` im2col(x), is passed in by Conv2d's backward.
     Bilinear in (x, g):  d(x) = Conv2dInputGrad(g, dd),  d(g) = Conv2d(x, dd).
     """
 
     def forward(self, x, g, *, window, cols=None):
-        layout = window.layout(*x.shape[2:])
+        xp = array_module(x)
         self.window = window
-        n, out_channels = g.shape[:2]
-        c = x.shape[1]
-        kh, kw = window.kernel
+        (n, o), (c, kh, kw) = g.shape[:2], (x.shape[1],) + window.kernel
+        columns = im2col(x, window, g.shape[2:]) if cols is None else cols.array
+        g_rows = g.reshape(n, o, -1)  # (N, O, L)
+        each = xp.matmul(columns, g_rows.transpose(0, 2, 1),  # (CK, L) @ (L, O) per item
+                         out=scratch((n, c * kh * kw, o), g.dtype, xp))
+        dw = each.sum(axis=0).T.reshape(o, c, kh, kw)  # Σ over the batch, then (O, CK)
+        release(each)
         if cols is None:
-            cols = im2col(x, layout)
-        g_rows = layout.widen(g).reshape(n, out_channels, -1)  # (N, O, L)
-        dw_t = (cols @ g_rows.transpose(0, 2, 1)).sum(axis=0)  # Σ_n (CK, L) @ (L, O)
-        return dw_t.T.reshape(out_channels, c, kh, kw)
+            release(columns)
+        return dw
 
     def backward(self, dd):
         x, g = self.inputs
@@ -318,37 +353,45 @@ class MaxPool2d(Function):
     """
 
     def forward(self, x, *, window):
-        layout = window.layout(*x.shape[2:])
-        stacked = stacked_windows(x, layout, -np.inf)  # (K, N, C, OH, width)
-        out = stacked.max(axis=0)  # NaN propagates, as in PyTorch
+        xp = array_module(x)
+        stacked = stacked_windows(x, window, window.output_size(*x.shape[2:]), -np.inf)
+        out = stacked.max(axis=0)  # (N, C, OH, OW); NaN propagates, as in PyTorch
         # mask[k] marks windows whose tap k holds the maximum (or a NaN); keep the first only.
-        mask = stacked == out
-        mask |= stacked != stacked
+        mask = xp.equal(stacked, out, out=scratch(stacked.shape, np.dtype(bool), xp))
+        if xp.isnan(out).any():  # a NaN never equals the maximum (NaN): mark the NaNs too
+            mask |= stacked != stacked
+        release(stacked)
         taken = mask[0].copy()
         for k in range(1, mask.shape[0]):
             mask[k] &= ~taken
             taken |= mask[k]
-        self.mask = mask
-        self.layout = layout
-        return layout.narrow(out)
+        self.mask = Saved(mask)
+        self.window = window
+        return out
 
     def backward(self, g):
-        return MaxPool2dScatter.apply(g, mask=self.mask, layout=self.layout)
+        return MaxPool2dScatter.apply(g, mask=self.mask, window=self.window,
+                                      in_size=self.inputs[0].data.shape[2:])
 
 
 class MaxPool2dScatter(Function):
     """dx = g routed back through max pooling: dx_pad[n, c, oh·sh + i, ow·sw + j] +=
-    mask[i·kw + j, n, c, oh, ow] · g[n, c, oh, ow], where ``mask`` (kh·kw, N, C, OH, width)
-    marks each window's chosen element. Linear in g;  d(g) = MaxPool2dGather(dd)."""
+    mask[i·kw + j, n, c, oh, ow] · g[n, c, oh, ow], where ``mask`` (a :class:`Saved` array
+    (kh·kw, N, C, OH, OW)) marks each window's chosen element.
+    Linear in g;  d(g) = MaxPool2dGather(dd)."""
 
-    def forward(self, g, *, mask, layout):
+    def forward(self, g, *, mask, window, in_size):
+        xp = array_module(g)
         self.mask = mask
-        self.layout = layout
-        routed = mask * layout.widen(g)  # (K, N, C, OH, width): g at each window's maximum
-        return col2im(_tap_major_as_cols(routed, layout), layout)
+        self.window = window
+        # (K, N, C, OH, OW): g at each window's maximum, 0 at its other taps
+        routed = xp.multiply(mask.array, g, out=scratch(mask.array.shape, g.dtype, xp))
+        dx = col2im(_tap_major_as_cols(routed, window), window, in_size)
+        release(routed)
+        return dx
 
     def backward(self, dd):
-        return MaxPool2dGather.apply(dd, mask=self.mask, layout=self.layout)
+        return MaxPool2dGather.apply(dd, mask=self.mask, window=self.window)
 
 
 class MaxPool2dGather(Function):
@@ -356,14 +399,18 @@ class MaxPool2dGather(Function):
     window's marked element (the adjoint of MaxPool2dScatter; on the pooled input itself it
     gives the max pool). Linear in x;  dx = MaxPool2dScatter(g)."""
 
-    def forward(self, x, *, mask, layout):
+    def forward(self, x, *, mask, window):
         self.mask = mask
-        self.layout = layout
-        stacked = stacked_windows(x, layout, 0.0)
-        return layout.narrow((stacked * mask).sum(axis=0))  # not in place: may be a view of x
+        self.window = window
+        stacked = stacked_windows(x, window, mask.array.shape[3:], 0.0)
+        stacked *= mask.array
+        out = stacked.sum(axis=0)
+        release(stacked)
+        return out
 
     def backward(self, g):
-        return MaxPool2dScatter.apply(g, mask=self.mask, layout=self.layout)
+        return MaxPool2dScatter.apply(g, mask=self.mask, window=self.window,
+                                      in_size=self.inputs[0].data.shape[2:])
 
 
 class AvgPool2d(Function):
@@ -375,12 +422,14 @@ class AvgPool2d(Function):
     """
 
     def forward(self, x, *, window, count_include_pad=True):
-        layout = window.layout(*x.shape[2:])
         self.window = window
         self.count_include_pad = count_include_pad
-        out = stacked_windows(x, layout, 0.0).sum(axis=0)  # (N, C, OH, width)
-        out /= _divisor(x.dtype, layout, count_include_pad, array_module(x))
-        return layout.narrow(out)
+        in_size = x.shape[2:]
+        stacked = stacked_windows(x, window, window.output_size(*in_size), 0.0)
+        out = stacked.sum(axis=0)  # (N, C, OH, OW)
+        release(stacked)
+        out /= _divisor(x.dtype, window, in_size, count_include_pad, array_module(x))
+        return out
 
     def backward(self, g):
         return AvgPool2dBackward.apply(g, in_size=self.inputs[0].data.shape[2:],
@@ -395,28 +444,28 @@ class AvgPool2dBackward(Function):
 
     def forward(self, g, *, in_size, window, count_include_pad=True):
         xp = array_module(g)
-        layout = window.layout(*in_size)
         self.window = window
         self.count_include_pad = count_include_pad
-        share = layout.widen(g) / _divisor(g.dtype, layout, count_include_pad, xp)
-        n, c = share.shape[:2]
+        share = g / _divisor(g.dtype, window, in_size, count_include_pad, xp)
         # The same slab for every tap: a broadcast view, no copy.
-        cols = xp.broadcast_to(share[:, :, None, None], (n, c) + window.kernel + share.shape[2:])
-        return col2im(cols, layout)
+        cols = xp.broadcast_to(share[:, :, None, None], share.shape[:2] + window.kernel
+                               + share.shape[2:])
+        return col2im(cols, window, in_size)
 
     def backward(self, dd):
         return AvgPool2d.apply(dd, window=self.window, count_include_pad=self.count_include_pad)
 
 
-def _divisor(dtype, layout: Layout, count_include_pad: bool, xp):
+def _divisor(dtype, window: Window, in_size, count_include_pad: bool, xp):
     """kh·kw, or (count_include_pad=False) the (OH, OW) count of each window's elements that
     lie inside the unpadded input, found by sum-pooling a plane of ones padded with zeros."""
-    kh, kw = layout.window.kernel
-    if count_include_pad or layout.window.padding == (0, 0):
+    kh, kw = window.kernel
+    if count_include_pad or window.padding == (0, 0):
         return dtype.type(kh * kw)  # a NumPy scalar of the data's dtype: float32 stays float32
-    ones = xp.ones((1, 1) + layout.in_size, dtype=dtype)
-    counts = stacked_windows(ones, layout, 0.0).sum(axis=0)  # (1, 1, OH, width)
-    counts[..., layout.out_size[1]:] = 1  # the extra columns: anything but 0
+    ones = xp.ones((1, 1) + tuple(in_size), dtype=dtype)
+    stacked = stacked_windows(ones, window, window.output_size(*in_size), 0.0)
+    counts = stacked.sum(axis=0)  # (1, 1, OH, OW)
+    release(stacked)
     return counts
 
 
@@ -469,7 +518,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of ``input`` (N, C, H, W) or (C, H, W)
     with ``weight`` (O, C, kh, kw), plus ``bias`` (O,):
 
-        out[n, o, oh, ow] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
+        out[n, o, oh, ow] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
 
     ``stride``, ``padding`` (zeros) and ``dilation`` are an int or a pair (h, w). The output is
     (N, O, OH, OW) with OH = ⌊(H + 2ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW).

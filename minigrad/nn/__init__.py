@@ -3,7 +3,8 @@ Parameter, containers, layers, activations, initialization (:mod:`minigrad.nn.in
 same operations as functions (:mod:`minigrad.nn.functional`).
 """
 
-from . import functional, init
+from . import functional, init, utils
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity,
                      LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
@@ -13,9 +14,9 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, Hu
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
-    "Identity", "Linear", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+    "Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "Embedding", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss", "KLDivLoss",
-    "functional", "init",
+    "functional", "init", "utils",
 ]

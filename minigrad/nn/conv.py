@@ -28,7 +28,7 @@ def _positive_int(value, name: str, op: str) -> int:
 class Conv2d(Module):
     """out = conv2d(x, weight, bias, stride, padding, dilation) over x of shape (N, C, H, W):
 
-        out[n, o, oh, ow] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
+        out[n, o, oh, ow] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
 
     with OH = ⌊(H + 2ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). ``kernel_size``,
     ``stride``, ``padding`` (zeros) and ``dilation`` are an int or a pair (h, w).

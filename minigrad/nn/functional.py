@@ -2,7 +2,8 @@
 which the modules in :mod:`minigrad.nn` call.
 
 Activations: ``relu leaky_relu gelu sigmoid tanh softmax log_softmax``; layers: ``linear
-dropout batch_norm layer_norm embedding``; helpers: ``one_hot pad``.
+conv2d max_pool2d avg_pool2d dropout batch_norm layer_norm embedding``; losses (from
+:mod:`minigrad.nn.losses`); helpers: ``one_hot pad``.
 """
 
 from __future__ import annotations
@@ -287,3 +288,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tenso
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                      cross_entropy, hinge_loss, huber_loss, kl_div, l1_loss, mse_loss,
                      multi_margin_loss, nll_loss)
+from ..functions.conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402
+
+__all__ += ["conv2d", "max_pool2d", "avg_pool2d", "mse_loss", "l1_loss", "huber_loss",
+            "cross_entropy", "nll_loss", "binary_cross_entropy",
+            "binary_cross_entropy_with_logits", "hinge_loss", "multi_margin_loss", "kl_div"]
