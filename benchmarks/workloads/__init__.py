@@ -5,4 +5,4 @@ To add one: write a module here with one builder per engine (each returning a
 Builders import their engine's library inside, never at module level.
 """
 
-from . import mlp, optim, chain, imports  # noqa: F401  (registration happens on import)
+from . import mlp, lenet, optim, chain, imports  # noqa: F401  (registration happens on import)
