@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import backend
 from .optimizer import Optimizer, check_range
 
 __all__ = ["Adagrad"]
@@ -62,13 +61,7 @@ class Adagrad(Optimizer):
             weight_decay = float(group["weight_decay"])
             eps = float(group["eps"])
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = self._grad(p)
-                if grad is None:
-                    continue
-                theta = p.data
-                xp = backend.array_module(theta)
-                buf = self._scratch(theta)
+            for p, grad, theta, xp, buf in self._parameters_to_update(group):
                 state = self.state[p]
                 if "sum" not in state:  # a group added after construction
                     self._init_state(p, group)

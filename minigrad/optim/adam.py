@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
 from .optimizer import Optimizer, check_range
 
 __all__ = ["Adam", "AdamW"]
@@ -75,13 +74,7 @@ class Adam(Optimizer):
             weight_decay = float(group["weight_decay"])
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = self._grad(p)
-                if grad is None:
-                    continue
-                theta = p.data
-                xp = backend.array_module(theta)
-                buf = self._scratch(theta)
+            for p, grad, theta, xp, buf in self._parameters_to_update(group):
                 state = self.state[p]
                 if "step" not in state:
                     state["step"] = 0

@@ -191,6 +191,15 @@ class Optimizer:
                                f"{tuple(p.data.shape)} has shape {tuple(g.shape)}")
         return g
 
+    def _parameters_to_update(self, group):
+        """For each parameter of ``group`` that has a gradient: ``(p, ∇f array, θ array, its
+        array module, a scratch buffer shaped like θ)``."""
+        for p in group["params"]:
+            grad = self._grad(p)
+            if grad is not None:
+                theta = p.data
+                yield p, grad, theta, backend.array_module(theta), self._scratch(theta)
+
     def _scratch(self, like, slot: int = 0):
         """A work array shaped like ``like``: a view into one buffer per (device, dtype),
         grown to the largest parameter and reused by every parameter and every step.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import backend
 from .optimizer import Optimizer, check_range
 
 __all__ = ["RMSprop"]
@@ -66,13 +65,7 @@ class RMSprop(Optimizer):
             momentum = float(group["momentum"])
             centered = group["centered"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = self._grad(p)
-                if grad is None:
-                    continue
-                theta = p.data
-                xp = backend.array_module(theta)
-                buf = self._scratch(theta)
+            for p, grad, theta, xp, buf in self._parameters_to_update(group):
                 state = self.state[p]
                 if "step" not in state:
                     state["step"] = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import backend
 from .optimizer import Optimizer, check_range, required
 
 __all__ = ["SGD"]
@@ -64,13 +63,7 @@ class SGD(Optimizer):
             weight_decay = float(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for p in group["params"]:
-                grad = self._grad(p)
-                if grad is None:
-                    continue
-                theta = p.data
-                xp = backend.array_module(theta)
-                buf = self._scratch(theta)
+            for p, grad, theta, xp, buf in self._parameters_to_update(group):
                 # g_t ← ±∇f(θ_{t-1}) + λ θ_{t-1}
                 g = self._signed_decayed_grad(grad, theta, weight_decay, maximize, buf)
                 if momentum != 0:
