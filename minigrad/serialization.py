@@ -149,16 +149,22 @@ def _write_npz(file, members: dict) -> None:
     np.savez(file, **members)
 
 
-def _atomic_write(path: str, members: dict) -> None:
+def atomic_write(path, write, owner: str = "minigrad.save") -> None:
+    """Write a file so that a crash never leaves it half-written: ``write(f)`` fills a new
+    temporary file (binary) beside ``path``, which is flushed to disk and then renamed over
+    ``path``. Until the rename, an earlier file at ``path`` stays intact; a failed write
+    removes the temporary file. ``owner`` names the caller in the error for a missing folder.
+    """
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"minigrad.save: the folder {folder!r} does not exist")
+        raise FileNotFoundError(f"{owner}: the folder {folder!r} does not exist")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
     # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, members)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -169,6 +175,11 @@ def _atomic_write(path: str, members: dict) -> None:
             pass
         raise
     _fsync_folder(folder)
+
+
+def atomic_write_text(path, text: str, owner: str) -> None:
+    """:func:`atomic_write` of ``text`` in UTF-8 (newlines written as given)."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), owner)
 
 
 def save(obj, path) -> None:
@@ -184,7 +195,7 @@ def save(obj, path) -> None:
     text = json.dumps(manifest, allow_nan=False, separators=(",", ":"))
     members = {f"arr_{i}": a for i, a in enumerate(arrays)}
     members[MANIFEST] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    _atomic_write(path, members)
+    atomic_write(path, lambda f: _write_npz(f, members))
 
 
 # --- reading --------------------------------------------------------------------------------
