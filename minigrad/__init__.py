@@ -12,7 +12,7 @@ import numpy as _np
 
 from . import autograd, backend, cuda  # noqa: F401
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import Device, device, manual_seed
+from .backend import Device, device, manual_seed, set_num_threads
 from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                        randint, randn, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -33,7 +33,8 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "full", "full_like", "arange", "linspace", "eye",
     "rand", "randn", "randint", "zeros_like", "ones_like", "from_numpy", "cat", "stack", "where",
     "maximum", "minimum", "float32", "float64", "int32", "int64", "bool_", "no_grad",
-    "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "device", "Device",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "manual_seed", "set_num_threads",
+    "device", "Device",
     "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
     "optim", "data", "metrics", "save", "load", "CheckpointError", "get_rng_state",
     "set_rng_state",

@@ -15,6 +15,7 @@ import numpy as np
 __all__ = [
     "Device", "device", "cpu", "array_module", "device_of", "to_device", "cupy",
     "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
+    "set_num_threads",
 ]
 
 default_float = np.dtype(np.float32)
@@ -238,3 +239,57 @@ def generator(dev=None) -> Generator:
     if gen is None:
         gen = _generators[dev] = Generator(dev, _seed)
     return gen
+
+
+# --- BLAS threads ------------------------------------------------------------------------------
+
+_OPENBLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+                     "scipy_openblas_set_num_threads", "openblas_set_num_threads64_")
+
+
+def set_num_threads(n: int) -> list:
+    """Limit the OpenBLAS library NumPy has loaded to ``n`` threads, in this process (the cpu
+    matmuls; like ``torch.set_num_threads``). Small models often run faster on one thread, and
+    much faster on a busy machine, where BLAS threads wait for each other's cores.
+
+    NumPy reads ``OPENBLAS_NUM_THREADS`` only when it is first imported, so this calls
+    OpenBLAS's own ``openblas_set_num_threads`` (under whichever exported name the build uses)
+    through ctypes, finding the library among the files this process has mapped (Linux).
+    Returns the names of the libraries changed; raises RuntimeError when none was found
+    (another BLAS, or another system), saying which environment variable to set instead.
+    """
+    import ctypes
+    import os
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
+    paths = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split()
+                path = fields[-1] if len(fields) >= 6 else ""
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:
+        pass
+    changed = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in _OPENBLAS_SETTERS:
+            setter = getattr(lib, symbol, None)
+            if setter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter.restype = None
+                setter(int(n))
+                changed.append(os.path.basename(path))
+                break
+    if not changed:
+        raise RuntimeError(f"set_num_threads: cannot find NumPy's OpenBLAS in this process to "
+                           f"limit it; set OPENBLAS_NUM_THREADS={n} (OpenBLAS), "
+                           f"MKL_NUM_THREADS={n} (MKL) or OMP_NUM_THREADS={n} in the "
+                           f"environment before starting Python instead")
+    return changed

@@ -381,56 +381,6 @@ def _add_train_parser(commands) -> None:
     train.set_defaults(run=_train_command)
 
 
-# --- BLAS threads ------------------------------------------------------------------------------
-
-_OPENBLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
-                     "scipy_openblas_set_num_threads", "openblas_set_num_threads64_")
-
-
-def set_blas_threads(n: int) -> list:
-    """Limit the OpenBLAS library NumPy has loaded to ``n`` threads, in this process.
-
-    NumPy reads ``OPENBLAS_NUM_THREADS`` only when it is first imported, which ``python -m
-    minigrad`` has already done, so this calls OpenBLAS's own ``openblas_set_num_threads``
-    (under whichever of its exported names the build uses) through ctypes, finding the library
-    among the files this process has mapped (Linux). Returns the libraries changed; raises
-    :class:`ConfigError` when none was found (another BLAS, or another system), saying which
-    environment variable to set instead.
-    """
-    import ctypes
-
-    paths = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                fields = line.split()
-                path = fields[-1] if len(fields) >= 6 else ""
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
-                    paths.append(path)
-    except OSError:
-        pass
-    changed = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in _OPENBLAS_SETTERS:
-            setter = getattr(lib, symbol, None)
-            if setter is not None:
-                setter.argtypes = [ctypes.c_int]
-                setter.restype = None
-                setter(int(n))
-                changed.append(os.path.basename(path))
-                break
-    if not changed:
-        raise ConfigError(f"--threads {n}: cannot find NumPy's OpenBLAS in this process to "
-                          f"limit it; set OPENBLAS_NUM_THREADS={n} (OpenBLAS), "
-                          f"MKL_NUM_THREADS={n} (MKL) or OMP_NUM_THREADS={n} in the "
-                          f"environment instead")
-    return changed
-
-
 # --- the configuration: flags checked together, defaults filled in ------------------------------
 
 def _not_with(config: dict, flag: str, reason: str) -> None:
@@ -1114,7 +1064,10 @@ def run_training(args) -> int:
     wall_start = time.perf_counter()
     config = resolve_config(args)
     if config["threads"] is not None:
-        set_blas_threads(config["threads"])
+        try:
+            mg.set_num_threads(config["threads"])
+        except RuntimeError as exc:
+            raise ConfigError(f"--threads {config['threads']}: {exc}") from None
     resumed = _read_resume(config) if config["resume"] else None
     quiet = config["quiet"]
     say = (lambda *a, **k: None) if quiet else print

@@ -196,3 +196,36 @@ def test_random_state_round_trip_on_cpu():
     a = mg.randn(5).tolist()
     gen.set_state(state)
     assert mg.randn(5).tolist() == a
+
+
+def _openblas_thread_count():
+    """openblas_get_num_threads of the OpenBLAS this process has mapped, or None."""
+    import ctypes
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for symbol in ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
+                       "scipy_openblas_get_num_threads", "openblas_get_num_threads64_"):
+            getter = getattr(lib, symbol, None)
+            if getter is not None:
+                getter.restype = ctypes.c_int
+                return getter()
+    return None
+
+
+def test_set_num_threads_limits_openblas():
+    before = _openblas_thread_count()
+    if before is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS this process can see")
+    try:
+        assert mg.set_num_threads(1)
+        assert _openblas_thread_count() == 1
+    finally:
+        mg.set_num_threads(before)
+    assert _openblas_thread_count() == before
+    with pytest.raises(ValueError, match="set_num_threads"):
+        mg.set_num_threads(0)
