@@ -8,14 +8,17 @@ on the device. CuPy is imported lazily, the first time a ``cuda`` device is aske
 
 from __future__ import annotations
 
+import math
 import re
+import sys
+import threading
 
 import numpy as np
 
 __all__ = [
     "Device", "device", "cpu", "array_module", "device_of", "to_device", "cupy",
     "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
-    "set_num_threads",
+    "set_num_threads", "pooled_empty",
 ]
 
 default_float = np.dtype(np.float32)
@@ -293,3 +296,61 @@ def set_num_threads(n: int) -> list:
                            f"MKL_NUM_THREADS={n} (MKL) or OMP_NUM_THREADS={n} in the "
                            f"environment before starting Python instead")
     return changed
+
+
+# --- reused result arrays ----------------------------------------------------------------------
+
+class _ResultPool(threading.local):
+    """Per thread: (shape, dtype) -> large arrays handed out before, kept for reuse."""
+
+    def __init__(self):
+        self.arrays = {}
+
+
+_result_pool = _ResultPool()
+_POOL_MIN_BYTES = 1 << 18   # smaller blocks come from malloc's heap without page faults
+_POOL_PER_KEY = 4
+_POOL_KEYS = 64
+
+
+def _references(arrays: list, i: int) -> int:
+    return sys.getrefcount(arrays[i])
+
+
+# The count _references sees for an array only the pool's list holds, measured on this
+# interpreter (so an optimization that stops counting some stack references cannot fool it).
+_UNREFERENCED = _references([np.empty(0)], 0)
+
+
+def pooled_empty(shape, dtype, xp=np):
+    """An uninitialized array for an op's result or a temporary: a large NumPy array made
+    earlier and no longer referenced anywhere (no Tensor, view or variable holds it), else a
+    new one, which the pool remembers.
+
+    Why: a fresh multi-megabyte array comes from the operating system page by page (a page
+    fault every 4 KiB) and goes back when freed, so a training step that allocates its
+    large activations anew pays for that every step; a hand-written loop reuses its buffers.
+    Reference counts tell when nobody can see an array any more, so reuse is safe. Small
+    arrays, CuPy arrays (CuPy has its own pool) and shapes beyond the pool's size are plain
+    ``xp.empty``.
+    """
+    dtype = np.dtype(dtype)
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    shape = tuple(shape)
+    if dtype.itemsize * math.prod(shape) < _POOL_MIN_BYTES:
+        return np.empty(shape, dtype=dtype)
+    pool = _result_pool.arrays
+    key = (shape, dtype)
+    arrays = pool.get(key)
+    if arrays is None:
+        if len(pool) >= _POOL_KEYS:  # shapes keep changing: forget the oldest
+            del pool[next(iter(pool))]
+        arrays = pool[key] = []
+    for i in range(len(arrays)):
+        if _references(arrays, i) == _UNREFERENCED:
+            return arrays[i]
+    array = np.empty(shape, dtype=dtype)
+    if len(arrays) < _POOL_PER_KEY:
+        arrays.append(array)
+    return array

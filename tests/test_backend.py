@@ -229,3 +229,35 @@ def test_set_num_threads_limits_openblas():
     assert _openblas_thread_count() == before
     with pytest.raises(ValueError, match="set_num_threads"):
         mg.set_num_threads(0)
+
+
+def test_pooled_empty_reuses_only_arrays_nobody_holds():
+    shape, dtype = (512, 1024), np.float32  # 2 MiB: pooled
+    first = backend.pooled_empty(shape, dtype)
+    first_id = id(first)
+    second = backend.pooled_empty(shape, dtype)
+    assert second is not first  # first is still held
+    del first
+    again = backend.pooled_empty(shape, dtype)
+    assert id(again) == first_id  # nobody held it: reused
+    view = again[3:]
+    held_by_tensor = mg.Tensor._make(second)
+    del again, second
+    third = backend.pooled_empty(shape, dtype)  # a view and a Tensor keep the two busy
+    assert third.base is None and third is not view.base and third is not held_by_tensor.data
+    small = backend.pooled_empty((4,), dtype)
+    assert small is not backend.pooled_empty((4,), dtype) or small.nbytes == 0
+
+
+def test_results_kept_by_the_user_are_never_overwritten_by_later_steps():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((64, 6, 28, 28)).astype(np.float32) for _ in range(3)]
+    kept = []
+    for a in arrays:  # large enough for the pool (1.2 MB per result)
+        x = mg.tensor(a, requires_grad=True)
+        y = x.relu()
+        y.backward(mg.ones_like(y))
+        kept.append((y, x.grad))
+    for a, (y, grad) in zip(arrays, kept):
+        np.testing.assert_array_equal(y.data, np.maximum(a, 0))
+        np.testing.assert_array_equal(grad.data, (a > 0).astype(np.float32))

@@ -38,7 +38,7 @@ import threading
 import numpy as np
 
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, pooled_empty
 from ..tensor import Tensor
 
 __all__ = ["Window", "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d",
@@ -194,7 +194,8 @@ def col2im(cols, window: Window, in_size, batch_last: bool = False):
         buffer.fill(0)
         padded = buffer.transpose(3, 0, 1, 2)
     else:
-        padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+        padded = pooled_empty((n, c, h + 2 * ph, w + 2 * pw), cols.dtype, xp)
+        padded.fill(0)
     windows = window.view(padded, cols.shape[4:])
     # Windows that do not overlap (stride ≥ dilated kernel size, as in 2×2/2 pooling) reach
     # each element at most once: writing the slab then equals adding it, at half the cost.
@@ -255,7 +256,9 @@ class Conv2d(Function):
         self.window = window
         self.cols = Saved(cols)  # the weight gradient is g · colsᵀ: keep them
         n, o = x.shape[0], weight.shape[0]
-        out = weight.reshape(o, -1) @ cols  # (O, CK) @ (N, CK, L) -> (N, O, L), one matmul
+        xp = array_module(x)
+        out = pooled_empty((n, o, cols.shape[2]), cols.dtype, xp)
+        xp.matmul(weight.reshape(o, -1), cols, out=out)  # (O, CK) @ (N, CK, L), one matmul
         if bias is not None:
             out += bias[:, None]  # a fresh array: add in place
         return out.reshape((n, o) + out_size)

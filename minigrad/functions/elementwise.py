@@ -6,7 +6,7 @@ Binary ops broadcast, and their input gradients go back through :func:`unbroadca
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, pooled_empty
 from ._helpers import unbroadcast
 
 
@@ -211,14 +211,28 @@ class SigmoidGrad(Function):
 
 
 class ReLU(Function):
-    """out = max(a, 0);  da = g * [a > 0]"""
+    """out = max(a, 0);  da = g * [a > 0]  (ReLUGrad)"""
 
     def forward(self, a):
-        self.mask = a > 0
-        return a * self.mask
+        xp = array_module(a)
+        self.mask = xp.greater(a, 0, out=pooled_empty(a.shape, bool, xp))
+        return xp.multiply(a, self.mask, out=pooled_empty(a.shape, a.dtype, xp))
 
     def backward(self, g):
-        return g * self.mask
+        return ReLUGrad.apply(g, mask=self.mask)
+
+
+class ReLUGrad(Function):
+    """The derivative step of relu: out = g * mask (mask = [a > 0], a constant);
+    dg = d_out * mask. Linear in g, so its own backward is itself."""
+
+    def forward(self, g, *, mask):
+        self.mask = mask
+        xp = array_module(g)
+        return xp.multiply(g, mask, out=pooled_empty(g.shape, g.dtype, xp))
+
+    def backward(self, d_out):
+        return ReLUGrad.apply(d_out, mask=self.mask)
 
 
 class Clamp(Function):
