@@ -290,35 +290,6 @@ def test_composite_second_derivative(device):
     assert mg.gradgradcheck(net, inputs)
 
 
-# --- against PyTorch, when it is installed (optional, never a dependency) -----------------
-
-
-def test_against_torch_when_installed():
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(3)
-    x, w, b = rng.normal(size=(2, 3, 9, 8)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
-    cases = [
-        (lambda m, a: m.conv2d(a, m_w[m], m_b[m], (2, 1), (1, 2), (1, 2))),
-        (lambda m, a: m.max_pool2d(a, 3, 2, 1)),
-        (lambda m, a: m.avg_pool2d(a, (3, 2), (1, 2), (1, 1), count_include_pad=False)),
-    ]
-    F = torch.nn.functional
-    mine = type("M", (), {"conv2d": staticmethod(conv2d), "max_pool2d": staticmethod(max_pool2d),
-                          "avg_pool2d": staticmethod(avg_pool2d)})
-    m_w = {mine: mg.tensor(w, requires_grad=True), F: torch.tensor(w, requires_grad=True)}
-    m_b = {mine: mg.tensor(b, requires_grad=True), F: torch.tensor(b, requires_grad=True)}
-    for case in cases:
-        xa, xb = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        ya, yb = case(mine, xa), case(F, xb)
-        g = rng.normal(size=tuple(yb.shape))
-        ya.backward(mg.tensor(g))
-        yb.backward(torch.tensor(g))
-        np.testing.assert_allclose(ya.data, yb.detach().numpy(), rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(xa.grad.data, xb.grad.numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(m_w[mine].grad.data, m_w[F].grad.numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(m_b[mine].grad.data, m_b[F].grad.numpy(), rtol=1e-10, atol=1e-10)
-
-
 # --- dtypes, memory reuse -----------------------------------------------------------------
 
 

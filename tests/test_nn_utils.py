@@ -170,7 +170,7 @@ def test_half_wd_l2_penalty_equals_sgd_weight_decay_hand_written(device):
 
 
 def test_half_wd_l2_penalty_equals_optim_sgd_weight_decay(device):
-    optim = pytest.importorskip("minigrad.optim")
+    from minigrad import optim
     rng = np.random.default_rng(6)
     x, y = _regression(rng, device)
     lr, wd = 0.05, 0.2
@@ -188,7 +188,7 @@ def test_half_wd_l2_penalty_equals_optim_sgd_weight_decay(device):
 def test_l2_penalty_under_adam_is_not_decoupled_weight_decay(device):
     """With Adam the penalty's gradient λθ is rescaled by 1/√v̂: the same trajectory as
     Adam's own (coupled) weight_decay, but not AdamW's decoupled decay."""
-    optim = pytest.importorskip("minigrad.optim")
+    from minigrad import optim
     rng = np.random.default_rng(7)
     x, y = _regression(rng, device)
     lr, wd = 0.01, 0.5
@@ -208,7 +208,7 @@ def test_adam_step_on_the_penalty_alone_is_not_a_uniform_shrink(device):
     """Loss = (λ/2)·Σθ² only. SGD shrinks every weight by the factor (1 − γλ); Adam's first
     step moves each weight by ≈ γ·sign(θ) whatever its size (m̂/√v̂ = g/|g|); AdamW, with
     no data gradient, shrinks by exactly (1 − γλ) like SGD."""
-    optim = pytest.importorskip("minigrad.optim")
+    from minigrad import optim
     theta0 = np.array([-2.0, -0.5, 0.1, 3.0])
     lr, wd = 0.01, 0.1
 

@@ -637,27 +637,6 @@ def test_steps_allocate_no_parameter_sized_memory(name, options):
     assert scratch <= slots * largest
 
 
-def test_matches_torch_when_installed():
-    """An independent check of "PyTorch's algorithms": torch.optim itself, float64."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(4)
-    for name, hp in ALL_ON.items():
-        for options in (hp, dict(hp, maximize=False, weight_decay=0.0)):
-            init = rng.standard_normal((3, 2))
-            mine = Parameter(mg.tensor(init, dtype=mg.float64))
-            theirs = torch.tensor(init, requires_grad=True)
-            opt_m = getattr(optim, name)([mine], **options)
-            opt_t = getattr(torch.optim, name)([theirs], **options)
-            for _ in range(20):
-                g = rng.standard_normal((3, 2))
-                mine.grad = mg.tensor(g, dtype=mg.float64)
-                theirs.grad = torch.tensor(g)
-                opt_m.step()
-                opt_t.step()
-            np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-10,
-                                       atol=1e-12, err_msg=f"{name} {options}")
-
-
 def test_optim_is_not_imported_by_import_minigrad():
     import subprocess
     import sys
