@@ -175,8 +175,8 @@ class Function:
             if True in needs and data.dtype.kind in _FLOAT_KINDS:
                 fn.inputs = inputs
                 fn.needs_input_grad = needs
-                counters = tuple(map(_counter_of, inputs))
-                fn.versions = (counters, tuple(map(_first, counters)))
+                # Version counters only grow, so their sum changes iff one of them does.
+                fn.versions = sum(map(_first, map(_counter_of, inputs)))
                 fn.output_counter = out._version_counter
                 out.grad_fn = fn
                 out._requires_grad = True
@@ -309,11 +309,10 @@ def _as_grad_tensor(value, like, what):
 
 
 def _raise_modified(fn):
-    for t, version in zip(fn.inputs, fn.versions[1]):
-        if t._version_counter[0] != version:
-            raise RuntimeError(
-                f"{type(fn).__name__}: an input of shape {tuple(t.shape)} was modified in place "
-                f"after the op used it, so its gradient would be wrong")
+    shapes = ", ".join(str(tuple(t.shape)) for t in fn.inputs)
+    raise RuntimeError(
+        f"{type(fn).__name__}: an input (inputs of shapes {shapes}) was modified in place "
+        f"after the op used it, so its gradient would be wrong")
 
 
 def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
@@ -346,8 +345,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                 retained = fn._retained()
                 if retained is not None:
                     sink.put(retained, fn, grad, False)
-            counters, versions = fn.versions
-            if versions != tuple(map(_first, counters)):
+            if fn.versions != sum(map(_first, map(_counter_of, inputs))):
                 _raise_modified(fn)
             input_grads = fn.backward(grad)
             if input_grads.__class__ is not tuple:
