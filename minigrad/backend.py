@@ -18,7 +18,7 @@ import numpy as np
 __all__ = [
     "Device", "device", "cpu", "array_module", "device_of", "to_device", "cupy",
     "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
-    "set_num_threads", "pooled_empty",
+    "set_num_threads", "pooled_empty", "clear_pool",
 ]
 
 default_float = np.dtype(np.float32)
@@ -332,7 +332,9 @@ def pooled_empty(shape, dtype, xp=np):
     large activations anew pays for that every step; a hand-written loop reuses its buffers.
     Reference counts tell when nobody can see an array any more, so reuse is safe. Small
     arrays, CuPy arrays (CuPy has its own pool) and shapes beyond the pool's size are plain
-    ``xp.empty``.
+    ``xp.empty``. Like a caching allocator, the pool keeps its arrays (at most 4 of each of
+    the 64 most recent shapes, per thread) after their last user is gone; :func:`clear_pool`
+    hands that memory back.
     """
     dtype = np.dtype(dtype)
     if xp is not np:
@@ -354,3 +356,9 @@ def pooled_empty(shape, dtype, xp=np):
     if len(arrays) < _POOL_PER_KEY:
         arrays.append(array)
     return array
+
+
+def clear_pool() -> None:
+    """Forget this thread's pooled arrays (see :func:`pooled_empty`), so the memory of those
+    nobody holds goes back to the system."""
+    _result_pool.arrays.clear()

@@ -247,6 +247,12 @@ def test_pooled_empty_reuses_only_arrays_nobody_holds():
     assert third.base is None and third is not view.base and third is not held_by_tensor.data
     small = backend.pooled_empty((4,), dtype)
     assert small is not backend.pooled_empty((4,), dtype) or small.nbytes == 0
+    import weakref
+    pooled = weakref.ref(third)
+    del third, view, held_by_tensor
+    assert pooled() is not None  # nobody holds it, but the pool keeps it for reuse
+    backend.clear_pool()
+    assert pooled() is None  # forgotten: its memory went back
 
 
 def test_results_kept_by_the_user_are_never_overwritten_by_later_steps():
