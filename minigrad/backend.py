@@ -320,6 +320,8 @@ def _references(arrays: list, i: int) -> int:
 # The count _references sees for an array only the pool's list holds, measured on this
 # interpreter (so an optimization that stops counting some stack references cannot fool it).
 _UNREFERENCED = _references([np.empty(0)], 0)
+# A free-threaded interpreter may defer reference counting: do not trust the counts there.
+_POOLING = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 def pooled_empty(shape, dtype, xp=np):
@@ -337,7 +339,7 @@ def pooled_empty(shape, dtype, xp=np):
     hands that memory back.
     """
     dtype = np.dtype(dtype)
-    if xp is not np:
+    if xp is not np or not _POOLING:
         return xp.empty(shape, dtype=dtype)
     shape = tuple(shape)
     if dtype.itemsize * math.prod(shape) < _POOL_MIN_BYTES:
