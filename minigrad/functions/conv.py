@@ -18,7 +18,8 @@ slab into the same view of a zero gradient; no Python loop over batch items or p
 ``add.at``.
 
 The big temporaries (column matrices, window stacks) come from a small cache of reused
-arrays (:func:`scratch`): a fresh multi-megabyte array costs page faults on every step.
+arrays (:func:`minigrad.backend.pooled_empty`): a fresh multi-megabyte array costs page
+faults on every step.
 
 Each backward is itself a linear op written as a Function whose own backward is the original
 op again, so gradients of gradients work:
@@ -33,8 +34,6 @@ take PyTorch's arguments (an int or a pair for each size) and check them.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from ..autograd import Function
@@ -44,63 +43,6 @@ from ..tensor import Tensor
 __all__ = ["Window", "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d",
            "MaxPool2dScatter", "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward", "conv2d",
            "max_pool2d", "avg_pool2d"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Scratch memory
-
-
-class _FreeArrays(threading.local):
-    """Per thread: (shape, dtype) -> arrays nobody uses any more, ready to be handed out."""
-
-    def __init__(self):
-        self.free = {}
-
-
-_free = _FreeArrays()
-_KEEP_PER_SHAPE = 2
-_KEEP_SHAPES = 32
-
-
-def scratch(shape, dtype, xp):
-    """An uninitialized array: a cached free one of this shape and dtype, else a new one.
-
-    NumPy memory only (CuPy keeps its own pool). Reusing matters: the allocator returns big
-    blocks to the OS and takes them back at the next step, paying a page fault for every 4 KiB.
-    """
-    if xp is np:
-        arrays = _free.free.get((shape, dtype))
-        if arrays:
-            return arrays.pop()
-    return xp.empty(shape, dtype=dtype)
-
-
-def release(array) -> None:
-    """Hand a :func:`scratch` array back. The caller guarantees nothing refers to it any more
-    (no view of it escaped), so its next user may overwrite it."""
-    if type(array) is not np.ndarray or array.base is not None:
-        return  # CuPy, or a view: nothing to cache
-    free = _free.free
-    arrays = free.setdefault((array.shape, array.dtype), [])
-    if len(arrays) < _KEEP_PER_SHAPE:
-        arrays.append(array)
-    if len(free) > _KEEP_SHAPES:  # shapes keep changing: forget the oldest
-        del free[next(iter(free))]
-
-
-class Saved:
-    """A scratch array kept for backward (im2col's columns, max pooling's mask), released
-    when this holder dies: when backward frees the Function's saved values, or with the
-    Function itself. Functions pass the holder, never the bare array, to the Functions their
-    backward creates, so the array lives as long as any of them may read it."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, array):
-        self.array = array
-
-    def __del__(self):
-        release(self.array)
 
 
 class Window:
@@ -127,7 +69,7 @@ class Window:
         if ph == pw == 0:
             return x
         n, c, h, w = x.shape
-        padded = scratch((n, c, h + 2 * ph, w + 2 * pw), x.dtype, array_module(x))
+        padded = pooled_empty((n, c, h + 2 * ph, w + 2 * pw), x.dtype, array_module(x))
         padded.fill(value)
         padded[:, :, ph:ph + h, pw:pw + w] = x
         return padded
@@ -170,10 +112,8 @@ def im2col(x, window: Window, out_size):
     xp = array_module(x)
     (n, c), (kh, kw), (out_h, out_w) = x.shape[:2], window.kernel, out_size
     padded = window.pad(x, 0.0)
-    cols = scratch((n, c * kh * kw, out_h * out_w), x.dtype, xp)
+    cols = pooled_empty((n, c * kh * kw, out_h * out_w), x.dtype, xp)
     xp.copyto(cols.reshape((n, c, kh, kw, out_h, out_w)), window.view(padded, out_size))
-    if padded is not x:
-        release(padded)
     return cols
 
 
@@ -190,7 +130,7 @@ def col2im(cols, window: Window, in_size, batch_last: bool = False):
     xp = array_module(cols)
     (n, c), (ph, pw), (h, w) = cols.shape[:2], window.padding, in_size
     if batch_last:  # a temporary: the result is copied out of it
-        buffer = scratch((c, h + 2 * ph, w + 2 * pw, n), cols.dtype, xp)
+        buffer = pooled_empty((c, h + 2 * ph, w + 2 * pw, n), cols.dtype, xp)
         buffer.fill(0)
         padded = buffer.transpose(3, 0, 1, 2)
     else:
@@ -210,7 +150,6 @@ def col2im(cols, window: Window, in_size, batch_last: bool = False):
     if batch_last:
         dx = xp.empty((n, c, h, w), dtype=cols.dtype)  # always a copy: the buffer is reused
         xp.copyto(dx, window.crop(padded))
-        release(buffer)
         return dx
     return window.crop(padded)
 
@@ -222,11 +161,9 @@ def stacked_windows(x, window: Window, out_size, value: float):
     xp = array_module(x)
     (n, c), (kh, kw) = x.shape[:2], window.kernel
     padded = window.pad(x, value)
-    stacked = scratch((kh * kw, n, c) + tuple(out_size), x.dtype, xp)
+    stacked = pooled_empty((kh * kw, n, c) + tuple(out_size), x.dtype, xp)
     xp.copyto(stacked.reshape((kh, kw, n, c) + tuple(out_size)),
               window.view(padded, out_size).transpose(2, 3, 0, 1, 4, 5))
-    if padded is not x:
-        release(padded)
     return stacked
 
 
@@ -254,7 +191,7 @@ class Conv2d(Function):
         out_size = window.output_size(*x.shape[2:])
         cols = im2col(x, window, out_size)  # (N, C·kh·kw, OH·OW)
         self.window = window
-        self.cols = Saved(cols)  # the weight gradient is g · colsᵀ: keep them
+        self.cols = cols  # the weight gradient is g · colsᵀ: keep them
         n, o = x.shape[0], weight.shape[0]
         xp = array_module(x)
         out = pooled_empty((n, o, cols.shape[2]), cols.dtype, xp)
@@ -291,14 +228,12 @@ class Conv2dInputGrad(Function):
         xp = array_module(g)
         self.window = window
         (n, o, out_h, out_w), (c, kh, kw) = g.shape, weight.shape[1:]
-        g_t = scratch((o, out_h, out_w, n), g.dtype, xp)  # batch last
+        g_t = pooled_empty((o, out_h, out_w, n), g.dtype, xp)  # batch last
         xp.copyto(g_t, g.transpose(1, 2, 3, 0))
         dcols = xp.matmul(weight.reshape(o, -1).T, g_t.reshape(o, -1),  # (CK, O) @ (O, L·N)
-                          out=scratch((c * kh * kw, out_h * out_w * n), g.dtype, xp))
-        release(g_t)
+                          out=pooled_empty((c * kh * kw, out_h * out_w * n), g.dtype, xp))
         cols = dcols.reshape(c, kh, kw, out_h, out_w, n).transpose(5, 0, 1, 2, 3, 4)
         dx = col2im(cols, window, in_size, batch_last=True)
-        release(dcols)
         return dx
 
     def backward(self, dd):
@@ -315,7 +250,7 @@ class Conv2dWeightGrad(Function):
     dW[o, c, i, j] = Σ_{n, oh, ow} g[n, o, oh, ow] · x_pad[n, c, oh·sh + i·dh, ow·sw + j·dw]
 
     computed as dWᵀ = Σ_n cols_n g_nᵀ (one batched matmul of (C·kh·kw, L) by (L, O), summed
-    over n). ``cols``, a :class:`Saved` im2col(x), is passed in by Conv2d's backward.
+    over n). ``cols``, Conv2d's saved im2col(x), is passed in by Conv2d's backward.
     Bilinear in (x, g):  d(x) = Conv2dInputGrad(g, dd),  d(g) = Conv2d(x, dd).
     """
 
@@ -323,14 +258,11 @@ class Conv2dWeightGrad(Function):
         xp = array_module(x)
         self.window = window
         (n, o), (c, kh, kw) = g.shape[:2], (x.shape[1],) + window.kernel
-        columns = im2col(x, window, g.shape[2:]) if cols is None else cols.array
+        columns = im2col(x, window, g.shape[2:]) if cols is None else cols
         g_rows = g.reshape(n, o, -1)  # (N, O, L)
         each = xp.matmul(columns, g_rows.transpose(0, 2, 1),  # (CK, L) @ (L, O) per item
-                         out=scratch((n, c * kh * kw, o), g.dtype, xp))
+                         out=pooled_empty((n, c * kh * kw, o), g.dtype, xp))
         dw = each.sum(axis=0).T.reshape(o, c, kh, kw)  # Σ over the batch, then (O, CK)
-        release(each)
-        if cols is None:
-            release(columns)
         return dw
 
     def backward(self, dd):
@@ -360,15 +292,14 @@ class MaxPool2d(Function):
         stacked = stacked_windows(x, window, window.output_size(*x.shape[2:]), -np.inf)
         out = stacked.max(axis=0)  # (N, C, OH, OW); NaN propagates, as in PyTorch
         # mask[k] marks windows whose tap k holds the maximum (or a NaN); keep the first only.
-        mask = xp.equal(stacked, out, out=scratch(stacked.shape, np.dtype(bool), xp))
+        mask = xp.equal(stacked, out, out=pooled_empty(stacked.shape, np.dtype(bool), xp))
         if xp.isnan(out).any():  # a NaN never equals the maximum (NaN): mark the NaNs too
             mask |= stacked != stacked
-        release(stacked)
         taken = mask[0].copy()
         for k in range(1, mask.shape[0]):
             mask[k] &= ~taken
             taken |= mask[k]
-        self.mask = Saved(mask)
+        self.mask = mask
         self.window = window
         return out
 
@@ -379,7 +310,7 @@ class MaxPool2d(Function):
 
 class MaxPool2dScatter(Function):
     """dx = g routed back through max pooling: dx_pad[n, c, oh·sh + i, ow·sw + j] +=
-    mask[i·kw + j, n, c, oh, ow] · g[n, c, oh, ow], where ``mask`` (a :class:`Saved` array
+    mask[i·kw + j, n, c, oh, ow] · g[n, c, oh, ow], where ``mask`` (an array
     (kh·kw, N, C, OH, OW)) marks each window's chosen element.
     Linear in g;  d(g) = MaxPool2dGather(dd)."""
 
@@ -388,9 +319,8 @@ class MaxPool2dScatter(Function):
         self.mask = mask
         self.window = window
         # (K, N, C, OH, OW): g at each window's maximum, 0 at its other taps
-        routed = xp.multiply(mask.array, g, out=scratch(mask.array.shape, g.dtype, xp))
+        routed = xp.multiply(mask, g, out=pooled_empty(mask.shape, g.dtype, xp))
         dx = col2im(_tap_major_as_cols(routed, window), window, in_size)
-        release(routed)
         return dx
 
     def backward(self, dd):
@@ -405,10 +335,9 @@ class MaxPool2dGather(Function):
     def forward(self, x, *, mask, window):
         self.mask = mask
         self.window = window
-        stacked = stacked_windows(x, window, mask.array.shape[3:], 0.0)
-        stacked *= mask.array
+        stacked = stacked_windows(x, window, mask.shape[3:], 0.0)
+        stacked *= mask
         out = stacked.sum(axis=0)
-        release(stacked)
         return out
 
     def backward(self, g):
@@ -430,7 +359,6 @@ class AvgPool2d(Function):
         in_size = x.shape[2:]
         stacked = stacked_windows(x, window, window.output_size(*in_size), 0.0)
         out = stacked.sum(axis=0)  # (N, C, OH, OW)
-        release(stacked)
         out /= _divisor(x.dtype, window, in_size, count_include_pad, array_module(x))
         return out
 
@@ -468,7 +396,6 @@ def _divisor(dtype, window: Window, in_size, count_include_pad: bool, xp):
     ones = xp.ones((1, 1) + tuple(in_size), dtype=dtype)
     stacked = stacked_windows(ones, window, window.output_size(*in_size), 0.0)
     counts = stacked.sum(axis=0)  # (1, 1, OH, OW)
-    release(stacked)
     return counts
 
 
