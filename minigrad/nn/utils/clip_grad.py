@@ -16,26 +16,15 @@ import numbers
 from ... import backend
 from ...autograd import no_grad
 from ...tensor import Tensor
+from ._tensors import tensor_list
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
 
 def _grads(parameters, fn_name: str) -> list:
     """The gradients (Tensors) of ``parameters``, skipping parameters whose grad is None."""
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    try:
-        parameters = list(parameters)
-    except TypeError:
-        raise TypeError(f"{fn_name}: parameters must be a Tensor or an iterable of Tensors, "
-                        f"got {type(parameters).__name__}") from None
-    grads = []
-    for i, p in enumerate(parameters):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{fn_name}: parameters[{i}] is a {type(p).__name__}, "
-                            f"not a Tensor")
-        if p.grad is not None:
-            grads.append(p.grad)
+    grads = [p.grad for p in tensor_list(parameters, fn_name, allow_empty=True)
+             if p.grad is not None]
     devices = {str(g.device) for g in grads}
     if len(devices) > 1:
         raise RuntimeError(f"{fn_name}: the gradients are on different devices "

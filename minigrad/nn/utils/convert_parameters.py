@@ -6,25 +6,14 @@ from __future__ import annotations
 
 from ...autograd import no_grad
 from ...tensor import Tensor, cat
+from ._tensors import tensor_list
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 
 def _param_list(parameters, fn_name: str) -> list:
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    try:
-        parameters = list(parameters)
-    except TypeError:
-        raise TypeError(f"{fn_name}: parameters must be a Tensor or an iterable of Tensors, "
-                        f"got {type(parameters).__name__}") from None
-    if not parameters:
-        raise ValueError(f"{fn_name}: parameters is empty (a generator such as "
-                         f"model.parameters() can only be iterated once)")
-    for i, p in enumerate(parameters):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{fn_name}: parameters[{i}] is a {type(p).__name__}, "
-                            f"not a Tensor")
+    """``parameters`` as a non-empty list of Tensors, all on one device."""
+    parameters = tensor_list(parameters, fn_name)
     first = parameters[0].device
     for i, p in enumerate(parameters):
         if p.device != first:

@@ -30,26 +30,9 @@ from __future__ import annotations
 import numbers
 
 from ...tensor import Tensor
+from ._tensors import tensor_list
 
 __all__ = ["l1_penalty", "l2_penalty", "elastic_net_penalty"]
-
-
-def _tensor_list(params, fn_name: str) -> list:
-    """``params`` (a tensor or an iterable of tensors) as a non-empty list of tensors."""
-    if isinstance(params, Tensor):
-        return [params]
-    try:
-        tensors = list(params)
-    except TypeError:
-        raise TypeError(f"{fn_name}: params must be a Tensor or an iterable of Tensors, "
-                        f"got {type(params).__name__}") from None
-    if not tensors:
-        raise ValueError(f"{fn_name}: params is empty (a generator such as "
-                         f"model.parameters() can only be iterated once)")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{fn_name}: params[{i}] is a {type(t).__name__}, not a Tensor")
-    return tensors
 
 
 def l1_penalty(params) -> Tensor:
@@ -62,7 +45,7 @@ def l1_penalty(params) -> Tensor:
         a 0-d tensor, differentiable with respect to every tensor in ``params``.
     """
     total = None
-    for p in _tensor_list(params, "l1_penalty"):
+    for p in tensor_list(params, "l1_penalty", "params"):
         term = p.abs().sum()                       # Σ_i |θ_p,i|
         total = term if total is None else total + term
     return total
@@ -81,7 +64,7 @@ def l2_penalty(params) -> Tensor:
         a 0-d tensor, differentiable with respect to every tensor in ``params``.
     """
     total = None
-    for p in _tensor_list(params, "l2_penalty"):
+    for p in tensor_list(params, "l2_penalty", "params"):
         term = (p * p).sum()                       # Σ_i θ_p,i²
         total = term if total is None else total + term
     return total
@@ -107,5 +90,5 @@ def elastic_net_penalty(params, l1_ratio: float = 0.5) -> Tensor:
     rho = float(l1_ratio)  # a Python float: a NumPy float64 would upcast float32 penalties
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"elastic_net_penalty: l1_ratio must be in [0, 1], got {l1_ratio}")
-    tensors = _tensor_list(params, "elastic_net_penalty")
+    tensors = tensor_list(params, "elastic_net_penalty", "params")
     return rho * l1_penalty(tensors) + (1.0 - rho) * l2_penalty(tensors)
