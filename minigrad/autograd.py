@@ -123,6 +123,10 @@ class set_grad_enabled(_GradModeContext):
 
 
 _FLOAT_KINDS = ("f", "c")
+# needs_input_grad of one and two inputs, indexed by the inputs' requires_grad (bools): shared
+# constant tuples instead of a new tuple per recorded op.
+_NEEDS_OF_ONE = ((False,), (True,))
+_NEEDS_OF_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
 _np_generic = np.generic
 
 
@@ -180,9 +184,9 @@ class Function:
         out._requires_grad = False
         if _mode.enabled:
             if arity == 2:
-                needs = (a._requires_grad, b._requires_grad)
+                needs = _NEEDS_OF_TWO[a._requires_grad][b._requires_grad]
             elif arity == 1:
-                needs = (a._requires_grad,)
+                needs = _NEEDS_OF_ONE[a._requires_grad]
             else:
                 needs = tuple([t._requires_grad for t in inputs])
             if True in needs and data.dtype.kind in _FLOAT_KINDS:
