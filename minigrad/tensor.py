@@ -61,6 +61,20 @@ def _as_array(data, dtype=None, device=None, copy=True):
     return array
 
 
+def _binary_method(function, name):
+    """``Tensor.<name>(self, other)``: ``function`` applied to self and other (a tensor or a
+    number, converted and promoted by :func:`_operands`)."""
+
+    def method(self, other):
+        if other.__class__ is Tensor and self.data.dtype is other.data.dtype:
+            return function.apply(self, other)  # the common case: no conversion to do
+        return function.apply(*_operands(self, other))
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    return method
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it for reverse-mode autodiff.
 
@@ -357,22 +371,19 @@ class Tensor:
 
     # --- arithmetic ----------------------------------------------------------------------------
 
-    def __add__(self, other):
-        return E.Add.apply(*_operands(self, other))
+    __add__ = _binary_method(E.Add, "__add__")
 
     def __radd__(self, other):
         a, b = _operands(self, other)
         return E.Add.apply(b, a)
 
-    def __sub__(self, other):
-        return E.Sub.apply(*_operands(self, other))
+    __sub__ = _binary_method(E.Sub, "__sub__")
 
     def __rsub__(self, other):
         a, b = _operands(self, other)
         return E.Sub.apply(b, a)
 
-    def __mul__(self, other):
-        return E.Mul.apply(*_operands(self, other))
+    __mul__ = _binary_method(E.Mul, "__mul__")
 
     def __rmul__(self, other):
         a, b = _operands(self, other)
@@ -400,8 +411,7 @@ class Tensor:
     def pow(self, exponent):
         return self.__pow__(exponent)
 
-    def __matmul__(self, other):
-        return L.MatMul.apply(*_operands(self, other))
+    __matmul__ = _binary_method(L.MatMul, "__matmul__")
 
     def __rmatmul__(self, other):
         a, b = _operands(self, other)

@@ -336,7 +336,7 @@ def test_set_grad_enabled_called_as_a_function_sets_the_mode():
         mg.set_grad_enabled(True)
         assert mg.is_grad_enabled()
     finally:
-        autograd._mode.enabled = True  # never leak a disabled mode into other tests
+        mg.set_grad_enabled(True)  # never leak a disabled mode into other tests
 
 
 def test_grad_mode_is_per_thread():
