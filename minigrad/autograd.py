@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -195,6 +197,7 @@ class Function:
                 fn.needs_input_grad = needs
                 fn.versions = _version_sum(inputs)
                 fn.output_counter = out._version_counter
+                fn.sequence = _next_sequence()  # creation order, for the backward pass
                 out.grad_fn = fn
                 out._requires_grad = True
         return out
@@ -225,25 +228,13 @@ _SECOND_BACKWARD = (
     "after the first backward). Pass retain_graph=True to the first backward to keep them.")
 
 
-def _collect(root_fns):
-    """Count, for every Function reachable from the roots, how many graph edges feed it."""
-    pending = {fn: 0 for fn in root_fns}
-    stack = list(pending)
-    while stack:
-        fn = stack.pop()
-        try:
-            inputs = fn.inputs
-        except AttributeError:
-            raise RuntimeError(_SECOND_BACKWARD.format(type(fn).__name__)) from None
-        for t in inputs:
-            producer = t.grad_fn
-            if producer is not None:
-                if producer in pending:
-                    pending[producer] += 1
-                else:
-                    pending[producer] = 1
-                    stack.append(producer)
-    return pending
+def _heap_key(fn) -> int:
+    """Where ``fn`` goes in the backward pass's heap (newest first), or a clear error if a
+    backward pass already freed it."""
+    try:
+        return -fn.sequence
+    except AttributeError:
+        raise RuntimeError(_SECOND_BACKWARD.format(type(fn).__name__)) from None
 
 
 def _memory_id(array) -> int:
@@ -348,11 +339,14 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
             sink.put(t, id(t), g, False)
         if not grads:
             return
-        pending = _collect(grads)  # Function -> consumers whose gradient has not arrived yet
-        ready = [fn for fn in grads if pending[fn] == 0]
+        # Functions run newest first: every consumer of a Function was created after it, so by
+        # the time the newest waiting Function runs, all its consumers have added their parts
+        # of its gradient. A heap of negated creation numbers keeps that order.
+        waiting = {_heap_key(fn): fn for fn in grads}
+        heap = sorted(waiting)
         capture = sink.capture
-        while ready:  # Kahn's algorithm: a Function runs once all its consumers have
-            fn = ready.pop()
+        while heap:
+            fn = waiting.pop(heappop(heap))
             grad = grads.pop(fn)
             inputs = fn.inputs
             if capture is not None:
@@ -387,11 +381,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                 producer = t.grad_fn
                 if producer is not None:
                     prev = grads.get(producer)
-                    grads[producer] = g if prev is None else prev + g
-                    waiting = pending[producer] - 1
-                    pending[producer] = waiting
-                    if not waiting:
-                        ready.append(producer)
+                    if prev is None:
+                        grads[producer] = g
+                        key = _heap_key(producer)
+                        waiting[key] = producer
+                        heappush(heap, key)
+                    else:
+                        grads[producer] = prev + g
                     continue
                 if capture is None:
                     leaf_grad = t.grad
@@ -472,6 +468,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 Tensor = None  # set by tensor.py, which imports this module first
 _new_object = object.__new__
+_next_sequence = itertools.count().__next__
 
 
 def _version_sum(inputs) -> int:

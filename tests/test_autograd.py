@@ -466,6 +466,27 @@ def test_diamond_with_branches_of_different_lengths():
     np.testing.assert_allclose(cpu(x.grad), (1.5 ** 10 + 1) * np.exp(xv), rtol=1e-12)
 
 
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**6), st.integers(0, 10**6)),
+                min_size=1, max_size=25),
+       st.integers(0, 10**6))
+def test_random_graphs_match_the_numerical_gradient(steps, pick_root):
+    # Each step combines two earlier tensors (any of them, so a tensor feeds several later ops
+    # and branches of different lengths meet): every Function must run once, after all its
+    # consumers, whatever the graph's shape.
+    ops = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: (a - b).tanh(),
+           lambda a, b: a.sigmoid() * b]
+
+    def build(x, y):
+        pool = [x, y]
+        for op, i, j in steps:
+            pool.append(ops[op](pool[i % len(pool)], pool[j % len(pool)]))
+        return pool[-1] + pool[len(pool) // 2 + pick_root % (len(pool) - len(pool) // 2)]
+
+    rng = np.random.default_rng(pick_root)
+    x, y = (leaf(rng.uniform(-1, 1, 3)) for _ in range(2))
+    assert mg.gradcheck(build, (x, y))
+
+
 def test_a_tensor_used_several_times_in_one_op_and_across_ops():
     xv = np.array([1.0, 2.0, -3.0])
     x = leaf(xv)
