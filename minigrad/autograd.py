@@ -42,6 +42,8 @@ __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_en
 
 # Grad mode, per thread (a new thread starts with it on) and per asyncio task. A context
 # variable rather than a threading.local: every op reads it, and its get() is ~3x cheaper.
+# (On an interpreter where new threads inherit the starting thread's context, as free-threaded
+# Python 3.14 does by default, a thread started inside no_grad starts with it off.)
 _grad_mode = contextvars.ContextVar("minigrad_grad_enabled", default=True)
 _grad_enabled = _grad_mode.get
 _set_grad_mode = _grad_mode.set
