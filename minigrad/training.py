@@ -688,6 +688,12 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, train_loader=No
     a file that is not an intact training checkpoint.
     """
     path = os.fspath(path)
+    return _restore_checkpoint(_read_checkpoint(path, map_location), path, model, optimizer,
+                               scheduler, train_loader, callbacks, val_loader, restore_rng)
+
+
+def _read_checkpoint(path: str, map_location=None) -> dict:
+    """The contents of a training checkpoint file, checked to be one (nothing restored)."""
     checkpoint = serialization.load(path, map_location=map_location)
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != _CHECKPOINT_FORMAT:
         raise CheckpointError(f"load_checkpoint: {path!r} is a minigrad file but not a training "
@@ -696,6 +702,12 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, train_loader=No
         raise CheckpointError(f"load_checkpoint: {path!r} has training-checkpoint version "
                               f"{checkpoint.get('version')!r}; this minigrad reads "
                               f"{_CHECKPOINT_VERSION}")
+    return checkpoint
+
+
+def _restore_checkpoint(checkpoint, path, model, optimizer, scheduler, train_loader, callbacks,
+                        val_loader, restore_rng) -> dict:
+    """Load a read checkpoint into the given objects; what :func:`load_checkpoint` returns."""
     saved = checkpoint["callbacks"]
     callbacks = list(callbacks)
     saved_types = [s["type"] for s in saved]
@@ -830,21 +842,27 @@ def _train_epoch(state: TrainState, loss_fn, params, clip_grad_norm, accumulate_
 def _resume(state: TrainState, path: str) -> None:
     """Load the checkpoint at ``path`` into everything ``state`` holds, and take up its
     counters, history and the running sums of its epoch in progress."""
-    info = load_checkpoint(path, state.model, state.optimizer, state.scheduler,
-                           state.train_loader, state.callbacks, val_loader=state.val_loader)
+    checkpoint = _read_checkpoint(path)
+    # Refuse an incompatible run before anything is loaded into the model and optimizer.
+    history_state = checkpoint["history"]
+    if isinstance(history_state, dict) and history_state.get("epoch"):
+        logged = list(history_state.get("history") or {})
+        if set(logged) != set(state.log_keys):
+            raise ValueError(f"fit: the checkpoint {path!r} has history keys {logged}, this "
+                             f"run logs {state.log_keys}; resume with the same metrics and "
+                             f"val_loader")
+    saved = checkpoint["fit"] or {}
+    if saved.get("epoch_totals") is not None and saved["metrics"] != state.metric_names:
+        raise ValueError(f"fit: the checkpoint {path!r} was saved mid-epoch with metrics "
+                         f"{saved['metrics']}, not {state.metric_names}")
+    info = _restore_checkpoint(checkpoint, path, state.model, state.optimizer, state.scheduler,
+                               state.train_loader, state.callbacks, state.val_loader,
+                               restore_rng=True)
     state.epochs_done, state.step = info["epoch"], info["step"]
     state.history = info["history"] or History()
-    if len(state.history) and set(state.history.history) != set(state.log_keys):
-        raise ValueError(f"fit: the checkpoint {path!r} has history keys "
-                         f"{list(state.history.history)}, this run logs {state.log_keys}; "
-                         f"resume with the same metrics and val_loader")
-    saved = info["fit"] or {}
     state.stop_training = bool(saved.get("stop_training", False))
     keep_outputs = bool(state.metric_names)
     if saved.get("epoch_totals") is not None:
-        if saved["metrics"] != state.metric_names:
-            raise ValueError(f"fit: the checkpoint {path!r} was saved mid-epoch with metrics "
-                             f"{saved['metrics']}, not {state.metric_names}")
         state.totals = _EpochTotals.from_state(saved["epoch_totals"], keep_outputs)
     elif info["train_loader"] and info["train_loader"]["batches_done"]:
         # saved mid-epoch by hand, without fit's sums: count on from the loader's position

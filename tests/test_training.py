@@ -514,6 +514,22 @@ def test_resume_refuses_other_metrics(tmp_path):
         resumable_run(0, resume=end, metrics=["f1_score"], callbacks=[ModelCheckpoint(end)])
 
 
+def test_a_refused_resume_loads_nothing(tmp_path):
+    path = tmp_path / "end.ckpt"
+    resumable_run(0, max_steps=6, callbacks=[ModelCheckpoint(path)])
+    mg.manual_seed(5)
+    X, y = make_moons(n=92, noise=0.2, seed=0)
+    model = mlp(16, dropout=0.3)
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    train = loader(X, y, 16, shuffle=True, seed=None, transform=GaussianNoise(0.05, seed=None))
+    before = params(model)
+    with pytest.raises(ValueError, match="history keys"):
+        fit(model, train, nn.CrossEntropyLoss(), opt, 3, metrics=["f1_score"], progress=False,
+            val_loader=loader(X[:40], y[:40], 16), resume=path)
+    assert all(np.array_equal(params(model)[k], before[k]) for k in before)
+    assert opt.state_dict()["state"] == {}
+
+
 def test_resume_from_a_hand_written_mid_epoch_checkpoint(tmp_path):
     """A checkpoint saved by hand mid-epoch (no fit state): fit trains the rest of the epoch."""
     X, y = moons(64)
