@@ -824,8 +824,11 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` is true, else ``b`` (broadcast); no gradient to condition."""
-    return E.where(condition, a, b)
+    """``a`` where ``condition`` is true, else ``b`` (broadcast); ``condition`` is a bool Tensor
+    or array, ``a``/``b`` Tensors or numbers. Gradients flow to ``a`` and ``b``, never to
+    ``condition``."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return E.Where.apply(*as_operands(a, b), cond=condition)
 
 
 def maximum(a, b) -> Tensor:

@@ -295,9 +295,22 @@ class Where(Function):
     def backward(self, g):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        zero = g.data.dtype.type(0)
-        return (unbroadcast(where(self.cond, g, zero), a.data.shape) if need_a else None,
-                unbroadcast(where(self.cond, zero, g), b.data.shape) if need_b else None)
+        cond = self.cond
+        return (unbroadcast(MaskedFill.apply(g, mask=~cond, value=0), a.data.shape)
+                if need_a else None,
+                unbroadcast(MaskedFill.apply(g, mask=cond, value=0), b.data.shape)
+                if need_b else None)
+
+
+class MaskedFill(Function):
+    """out = value where mask else a  (mask broadcasts against a);  da = 0 where mask else g"""
+
+    def forward(self, a, mask, value):
+        self.mask = mask
+        return array_module(a).where(mask, a.dtype.type(value), a)
+
+    def backward(self, g):
+        return MaskedFill.apply(g, mask=self.mask, value=0)
 
 
 class Cast(Function):
@@ -326,11 +339,3 @@ class Clone(Function):
     def backward(self, g):
         return g
 
-
-def where(cond, a, b):
-    """Elementwise ``a if cond else b``; ``cond`` is a bool Tensor or array, a/b Tensors or
-    numbers. Gradients flow to ``a`` and ``b``, never to ``cond``."""
-    from ..tensor import Tensor, as_operands
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    a, b = as_operands(a, b)
-    return Where.apply(a, b, cond=cond)
