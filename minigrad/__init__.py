@@ -17,6 +17,8 @@ from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones,
                        randint, randn, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .tensor import Tensor, cat, maximum, minimum, stack, tensor, where
+from .autograd import function as _ctx_function  # noqa: E402,F401 (registers PyTorch-style
+# Functions with the engine; it needs the Tensor, so it comes after it)
 
 float32 = _np.dtype(_np.float32)
 float64 = _np.dtype(_np.float64)
@@ -37,7 +39,7 @@ __all__ = [
     "device", "Device",
     "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
     "optim", "data", "metrics", "save", "load", "CheckpointError", "get_rng_state",
-    "set_rng_state",
+    "set_rng_state", "save_safetensors", "load_safetensors", "load_torch_state_dict", "summary",
 ]
 
 
@@ -45,6 +47,10 @@ _LAZY_SUBMODULES = ("nn", "optim", "data", "metrics", "training")  # imported on
 # so `import minigrad` stays fast
 _LAZY_ATTRIBUTES = {name: "serialization" for name in
                     ("save", "load", "CheckpointError", "get_rng_state", "set_rng_state")}
+_LAZY_ATTRIBUTES.update(save_safetensors="safetensors_io", load_safetensors="safetensors_io",
+                        load_torch_state_dict="torch_io",
+                        summary="model_summary")  # not summary.py: a submodule named
+# like the function would replace minigrad.summary with the module once imported
 
 
 def __getattr__(name):

@@ -31,6 +31,7 @@ import os
 import numpy as np
 
 from . import backend
+from .files import CheckpointError, atomic_write, atomic_write_text  # noqa: F401 (re-exported)
 from .tensor import Tensor
 
 __all__ = ["save", "load", "CheckpointError", "get_rng_state", "set_rng_state"]
@@ -39,10 +40,6 @@ FORMAT = "minigrad-checkpoint"
 VERSION = 1
 MANIFEST = "__manifest__"
 _ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: no object/str/void arrays
-
-
-class CheckpointError(ValueError):
-    """A file that is not a valid minigrad checkpoint (truncated, corrupt, pickle-bearing...)."""
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -89,7 +86,7 @@ def _encode(obj, arrays: list, where: str, open_containers: set):
         node = _array_node("tensor", _host_array(obj.data, where), arrays)
         node["requires_grad"] = bool(obj.requires_grad)
         node["device"] = str(obj.device)
-        if type(obj).__name__ == "Parameter" and type(obj).__module__ == "minigrad.nn.module":
+        if type(obj).__name__ == "Parameter" and type(obj).__module__ == "minigrad.nn.parameter":
             node["parameter"] = True
         return node
     if isinstance(obj, np.ndarray):
@@ -130,56 +127,9 @@ def _encode_key(key, where: str):
 
 # --- writing --------------------------------------------------------------------------------
 
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_npz(file, members: dict) -> None:
     """The one writer: NumPy's uncompressed ``.npz`` into an open binary file."""
     np.savez(file, **members)
-
-
-def atomic_write(path, write, owner: str = "minigrad.save") -> None:
-    """Write a file so that a crash never leaves it half-written: ``write(f)`` fills a new
-    temporary file (binary) beside ``path``, which is flushed to disk and then renamed over
-    ``path``. Until the rename, an earlier file at ``path`` stays intact; a failed write
-    removes the temporary file. ``owner`` names the caller in the error for a missing folder.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{owner}: the folder {folder!r} does not exist")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_folder(folder)
-
-
-def atomic_write_text(path, text: str, owner: str) -> None:
-    """:func:`atomic_write` of ``text`` in UTF-8 (newlines written as given)."""
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")), owner)
 
 
 def save(obj, path) -> None:
@@ -298,7 +248,7 @@ class _Decoder:
                 return data
             requires_grad = node.get("requires_grad", False)
             if node.get("parameter"):
-                from .nn.module import Parameter
+                from .nn.parameter import Parameter
                 return Parameter(Tensor._make(data), requires_grad=bool(requires_grad))
             t = Tensor._make(data)
             if requires_grad:
@@ -308,7 +258,8 @@ class _Decoder:
 
 
 def load(path, map_location=None):
-    """Read a checkpoint written by :func:`save`.
+    """Read a checkpoint written by :func:`save`, or a ``.safetensors`` file (by its suffix;
+    see :func:`minigrad.load_safetensors`: a dict of name -> Tensor).
 
     ``map_location`` (``'cpu'``, ``'cuda'``, ``'cuda:N'``) puts every tensor (and CuPy array)
     there; by default each goes back to the device it was saved from. NumPy arrays stay NumPy
@@ -318,6 +269,9 @@ def load(path, map_location=None):
     file) for anything that is not an intact checkpoint.
     """
     path = os.fspath(path)
+    if path.lower().endswith(".safetensors"):  # the one other format that needs no pickle
+        from .safetensors_io import load_safetensors
+        return load_safetensors(path, map_location=map_location)
     target = None if map_location is None else backend.device(map_location)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"minigrad.load: no such file {path!r}")
@@ -333,6 +287,10 @@ def load(path, map_location=None):
     with npz:
         names = set(npz.files)
         if MANIFEST not in names:
+            if any(name.endswith("data.pkl") for name in names):
+                raise CheckpointError(f"minigrad.load: {path!r} is a PyTorch checkpoint "
+                                      f"(torch.save); read a state_dict from it with "
+                                      f"minigrad.load_torch_state_dict")
             raise CheckpointError(f"minigrad.load: {path!r} is an .npz without a {MANIFEST}: "
                                   f"not written by minigrad.save")
         blob = _read_member(npz, MANIFEST, path)

@@ -2,6 +2,9 @@
 
 ``cpu`` always; ``cuda`` when CuPy and a GPU are present. ``MINIGRAD_TEST_DEVICES=cpu,cuda``
 chooses explicitly (asking for cuda without a GPU is an error, not a silent skip).
+``strict`` is the stand-in GPU of ``strict_device.py``: it takes CuPy's place in the backend,
+so the tests run as ``'cuda'`` through the GPU code path with arrays that refuse every
+implicit conversion to NumPy (it cannot be combined with a real ``cuda``).
 """
 
 import os
@@ -10,13 +13,21 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import minigrad
+import strict_device
 
 
 def _devices():
     chosen = os.environ.get("MINIGRAD_TEST_DEVICES")
     if chosen:
         devices = [d.strip() for d in chosen.split(",") if d.strip()]
+        if "strict" in devices:
+            if any(d.startswith("cuda") for d in devices):
+                raise RuntimeError("MINIGRAD_TEST_DEVICES: strict stands in for cuda; ask "
+                                   "for one of them")
+            strict_device.install()
         for d in devices:
+            if d == "strict":
+                continue
             minigrad.device(d)  # validates the name
             if d.startswith("cuda") and not minigrad.cuda.is_available():
                 raise RuntimeError(f"MINIGRAD_TEST_DEVICES asks for {d} but no GPU is usable")
@@ -37,5 +48,5 @@ settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", "default"))
 
 @pytest.fixture(params=DEVICES, scope="session")
 def device(request):
-    """A device name: 'cpu', or 'cuda' when available."""
-    return request.param
+    """A device name: 'cpu', or 'cuda' when available (the strict stand-in is 'cuda' too)."""
+    return "cuda" if request.param == "strict" else request.param

@@ -28,37 +28,10 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor, _as_array
+from ..tensor import Tensor
+from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "RemovableHandle"]
-
-
-class Parameter(Tensor):
-    """A Tensor that a Module registers as trainable: ``requires_grad=True`` by default.
-
-    ``Parameter(tensor)`` shares the tensor's data (as in PyTorch); arrays, lists and numbers
-    are copied (floats become float32).
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data=None, requires_grad: bool = True):
-        if data is None:
-            array = np.zeros((0,), dtype=backend.default_float)
-        elif isinstance(data, Tensor):
-            array = data.data
-        else:
-            array = _as_array(data)
-        self.data = array
-        self.grad = None
-        self.grad_fn = None
-        self._version_counter = [0]
-        self._requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
-
-    def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
 
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -401,10 +374,16 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values (Tensors or NumPy/CuPy arrays) into the parameters and buffers, in place.
 
+        ``state_dict`` may also be a path: a ``.safetensors`` file or a checkpoint of
+        ``minigrad.save(model.state_dict(), path)``, read with :func:`minigrad.load`.
         With ``strict=True`` a missing or unexpected key is an error; a value whose shape does
         not match its tensor is always an error. Errors list every offending key and nothing
         is copied. Returns ``(missing_keys, unexpected_keys)``.
         """
+        import os
+        if isinstance(state_dict, (str, os.PathLike)):
+            from ..serialization import load
+            state_dict = load(state_dict)
         own = OrderedDict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

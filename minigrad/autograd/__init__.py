@@ -5,6 +5,11 @@ out) beside ``backward`` (the output gradient as a Tensor in, one gradient Tenso
 out, written with Tensor ops). Calling ``MyFunction.apply(*tensors, **params)`` runs forward and,
 when grad mode is on and an input requires grad, records the call as the output's ``grad_fn``.
 
+A subclass whose ``forward`` is a ``@staticmethod forward(ctx, ...)`` follows PyTorch's protocol
+instead (Tensors in and out, ``ctx.save_for_backward``, several outputs): see
+:mod:`minigrad.autograd.function`. The class statement decides which, once. Jacobians, Hessians
+and their vector products are in :mod:`minigrad.autograd.functional`.
+
 Because ``backward`` is written with Tensor ops, ``backward(create_graph=True)`` records the
 backward pass itself, which gives higher-order gradients with no second implementation.
 
@@ -34,7 +39,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from . import backend
+from .. import backend
 
 __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad",
            "backward"]
@@ -152,6 +157,20 @@ class Function:
 
     _retained = None  # weakref to an output that called retain_grad()
     returns_view = False  # True where forward may return a view of its first input
+    # Backward refuses to run if an input changed in place since the op. (A PyTorch-style
+    # Function checks only the tensors it saved, as PyTorch does: see autograd/function.py.)
+    checks_input_versions = True
+
+    def __init_subclass__(cls, **kwargs):
+        """Tell the two styles apart once per class: a ``@staticmethod forward(ctx, ...)`` is
+        PyTorch's protocol (its own ``apply``, in autograd/function.py); anything else is
+        minigrad's array style, whose ``apply`` below is untouched."""
+        super().__init_subclass__(**kwargs)
+        if isinstance(_class_attribute(cls, "forward"), staticmethod):
+            if _make_ctx_function is None:
+                raise ImportError(f"{cls.__name__}: a PyTorch-style Function (static forward "
+                                  f"taking ctx) can only be defined once minigrad is imported")
+            _make_ctx_function(cls)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -358,7 +377,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                 retained = fn._retained()
                 if retained is not None:
                     sink.put(retained, fn, grad, False)
-            if fn.versions != _version_sum(inputs):
+            if fn.versions != _version_sum(inputs) and fn.checks_input_versions:
                 _raise_modified(fn)
             input_grads = fn.backward(grad)
             if input_grads.__class__ is not tuple:
@@ -466,6 +485,32 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} was not used to "
                                f"compute the outputs (pass allow_unused=True)")
     return result[0] if single else tuple(result)
+
+
+def _class_attribute(cls, name):
+    """``name`` as the nearest class body in ``cls``'s MRO wrote it (a staticmethod stays one)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+# PyTorch's ctx protocol (autograd/function.py) registers its class maker here when minigrad
+# is imported; the engine never imports it, so the two do not import each other.
+_make_ctx_function = None
+
+# Imported on first use, so `import minigrad` does not pay for it.
+_LAZY_SUBMODULES = ("functional", "function")
+_LAZY_ATTRIBUTES = {"FunctionCtx": "function", "once_differentiable": "function"}
+
+
+def __getattr__(name):
+    import importlib
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRIBUTES:
+        return getattr(importlib.import_module(f".{_LAZY_ATTRIBUTES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 Tensor = None  # set by tensor.py, which imports this module first
