@@ -2,6 +2,7 @@
 
     python -m minigrad gradcheck ...   (gradcheck.py) every op's gradient against central differences
     python -m minigrad train ...       (train.py) train a classifier; --help lists every flag
+    python -m minigrad summary ...     (summary.py) a model's layer table
 
 A command module has ``add_parser(subparsers)``, which registers its flags and sets ``run``
 (``run(args) -> exit status``) and optionally ``validate`` (``validate(args) -> message or
@@ -18,11 +19,11 @@ import argparse
 
 from ..recipes import (ConfigError, RegularizedLoss, build_model, build_optimizer,  # noqa: F401
                        build_scheduler, build_training, load_data, resolve_config)
-from . import gradcheck, train
+from . import gradcheck, summary, train
 from .train import run_training  # noqa: F401
 
 #: The command modules, in the order the help lists them.
-COMMANDS = (gradcheck, train)
+COMMANDS = (gradcheck, train, summary)
 
 
 def build_parser() -> argparse.ArgumentParser:
