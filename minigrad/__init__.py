@@ -11,12 +11,31 @@ The public surface, PyTorch's names and semantics::
 import numpy as _np
 
 from . import autograd, backend, cuda  # noqa: F401
+from . import ops as _ops
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, device, manual_seed, set_num_threads
-from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
-                       randint, randn, zeros, zeros_like)
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_default_dtype,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    set_default_dtype,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .tensor import Tensor, cat, maximum, minimum, stack, tensor, where
+from .ops import *  # noqa: F401,F403  every op's function form: minigrad.sum, minigrad.gather, ...
+from .tensor import Tensor, tensor
 from .autograd import function as _ctx_function  # noqa: E402,F401 (registers PyTorch-style
 # Functions with the engine; it needs the Tensor, so it comes after it)
 

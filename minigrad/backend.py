@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 __all__ = [
-    "Device", "device", "cpu", "array_module", "device_of", "to_device", "cupy",
+    "Device", "device", "cpu", "array_module", "device_of", "is_device_array", "to_device", "cupy",
     "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
     "set_num_threads", "pooled_empty", "clear_pool",
 ]
@@ -116,6 +116,11 @@ def array_module(x):
     if type(x) is np.ndarray or _cupy is None:
         return np
     return _cupy.get_array_module(x)
+
+
+def is_device_array(obj) -> bool:
+    """True for a CuPy array (an array on a cuda device)."""
+    return _cupy is not None and isinstance(obj, _cupy.ndarray)
 
 
 def device_of(array) -> Device:

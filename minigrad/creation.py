@@ -8,7 +8,23 @@ from . import backend
 from .tensor import Tensor
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
-           "zeros_like", "ones_like", "full_like", "from_numpy"]
+           "zeros_like", "ones_like", "full_like", "from_numpy", "empty", "empty_like",
+           "set_default_dtype", "get_default_dtype"]
+
+
+def set_default_dtype(dtype) -> None:
+    """The dtype of new floating tensors: what ``tensor([1.0])``, ``zeros``, ``rand`` and the
+    other creation functions give when no dtype is named (float32 at start, as in PyTorch).
+    A floating dtype only."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes can be the default, got {dtype}")
+    backend.default_float = dtype
+
+
+def get_default_dtype():
+    """The dtype of new floating tensors (see :func:`set_default_dtype`)."""
+    return backend.default_float
 
 
 def _shape(size):
@@ -45,6 +61,16 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     with backend.on_device(device):
         array = backend.module_for(device).full(_shape((size,)), fill_value, dtype=_dtype(dtype))
     return _made(array, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor of ``size`` (minigrad fills it with zeros: there is no uninitialized
+    memory to hand out)."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:

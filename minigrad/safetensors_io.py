@@ -134,7 +134,7 @@ def _host_array(name: str, value) -> np.ndarray:
     if isinstance(value, np.generic):
         value = np.asarray(value)
     if not isinstance(value, np.ndarray):
-        if type(value).__module__.split(".")[0] == "cupy":
+        if backend.is_device_array(value):
             value = backend.to_device(value, "cpu")
         else:
             raise TypeError(f"save_safetensors: {name!r} is a {type(value).__name__}; expected "

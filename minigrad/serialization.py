@@ -44,10 +44,6 @@ _ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: no object/str/
 
 # --- encoding -------------------------------------------------------------------------------
 
-def _is_cupy_array(obj) -> bool:
-    return type(obj).__module__.split(".")[0] == "cupy" and hasattr(obj, "shape")
-
-
 def _host_array(array, where: str) -> np.ndarray:
     """``array`` as a NumPy array, checked to have a dtype ``.npy`` stores without pickle."""
     host = backend.to_device(array, "cpu") if not isinstance(array, np.ndarray) else array
@@ -91,7 +87,7 @@ def _encode(obj, arrays: list, where: str, open_containers: set):
         return node
     if isinstance(obj, np.ndarray):
         return _array_node("ndarray", _host_array(obj, where), arrays)
-    if _is_cupy_array(obj):
+    if backend.is_device_array(obj):
         node = _array_node("cupy", _host_array(obj, where), arrays)
         node["device"] = str(backend.device_of(obj))
         return node

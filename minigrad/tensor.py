@@ -1,9 +1,14 @@
 """The Tensor: an array (NumPy on cpu, CuPy on cuda) plus what autograd needs.
 
-Operators and methods dispatch to the Functions in :mod:`minigrad.functions`. Names and
-semantics follow PyTorch; where minigrad differs the method's docstring says so. The main
-differences: ``.data`` is the raw NumPy/CuPy array, ``max(dim)``/``min(dim)`` return values
-only (use ``argmax``/``argmin`` for indices), and ``view`` is ``reshape`` (it may copy).
+This module holds the Tensor's core: its attributes, conversions, autograd hooks, the
+in-place machinery, indexing, and the operators ``+ - * / ** @`` and comparisons (the hot
+path, spelled out here). Every named op (``exp``, ``sum``, ``reshape``, ``gather``, ...) is
+written once in :mod:`minigrad.ops` and bound from there both as a Tensor method and as a
+``minigrad.<name>`` function.
+
+Names and semantics follow PyTorch; where minigrad differs the op's docstring says so. The
+main differences: ``.data`` is the raw NumPy/CuPy array, ``max(dim)``/``min(dim)`` return
+values only (use ``argmax``/``argmin`` for indices), and ``view`` is ``reshape`` (it may copy).
 """
 
 from __future__ import annotations
@@ -16,9 +21,8 @@ from . import autograd, backend
 from .autograd import is_grad_enabled
 from .functions import elementwise as E
 from .functions import linalg as L
-from .functions import reduction as R
 from .functions import shape as S
-from .functions._helpers import normalize_dims, resolve_dim_args
+from .functions._helpers import normalize_dims
 
 __all__ = ["Tensor", "tensor", "as_operands", "cat", "stack", "where", "maximum", "minimum"]
 
@@ -325,49 +329,12 @@ class Tensor:
         self._version_counter[0] += 1
         return self
 
-    def __iadd__(self, other):
-        return self._inplace("+=", _iadd, other)
-
-    def __isub__(self, other):
-        return self._inplace("-=", _isub, other)
-
-    def __imul__(self, other):
-        return self._inplace("*=", _imul, other)
-
-    def __itruediv__(self, other):
-        return self._inplace("/=", _idiv, other)
-
     def __setitem__(self, index, value):
         index = self._index(index)
 
         def assign(data, v):
             data[index] = v
         self._inplace("__setitem__", assign, value)
-
-    def add_(self, other, alpha=1):
-        """self += alpha * other, in place (outside the graph)."""
-        if alpha != 1:
-            other = _raw(other) * alpha
-        return self._inplace("add_", _iadd, other)
-
-    def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
-
-    def mul_(self, other):
-        return self._inplace("mul_", _imul, other)
-
-    def div_(self, other):
-        return self._inplace("div_", _idiv, other)
-
-    def zero_(self):
-        return self._inplace("zero_", _fill, 0)
-
-    def fill_(self, value):
-        return self._inplace("fill_", _fill, value)
-
-    def copy_(self, src):
-        src = backend.to_device(_raw(src), self.device)
-        return self._inplace("copy_", _fill, src)
 
     # --- arithmetic ----------------------------------------------------------------------------
 
@@ -408,17 +375,11 @@ class Tensor:
         a, b = _operands(self, base)
         return E.Pow.apply(b, a)
 
-    def pow(self, exponent):
-        return self.__pow__(exponent)
-
     __matmul__ = _binary_method(L.MatMul, "__matmul__")
 
     def __rmatmul__(self, other):
         a, b = _operands(self, other)
         return L.MatMul.apply(b, a)
-
-    def matmul(self, other):
-        return self.__matmul__(other)
 
     def __neg__(self):
         return E.Neg.apply(self)
@@ -428,44 +389,6 @@ class Tensor:
 
     def __abs__(self):
         return E.Abs.apply(self)
-
-    def neg(self):
-        return E.Neg.apply(self)
-
-    def abs(self):
-        return E.Abs.apply(self)
-
-    def exp(self):
-        return E.Exp.apply(self)
-
-    def log(self):
-        return E.Log.apply(self)
-
-    def sqrt(self):
-        return E.Sqrt.apply(self)
-
-    def sin(self):
-        return E.Sin.apply(self)
-
-    def cos(self):
-        return E.Cos.apply(self)
-
-    def tanh(self):
-        return E.Tanh.apply(self)
-
-    def sigmoid(self):
-        return E.Sigmoid.apply(self)
-
-    def relu(self):
-        return E.ReLU.apply(self)
-
-    def clamp(self, min=None, max=None):
-        """Limit to [min, max] (either may be None). The gradient passes where min ≤ x ≤ max."""
-        if min is None and max is None:
-            raise ValueError("clamp: give at least one of min and max")
-        return E.Clamp.apply(self, min=_raw(min), max=_raw(max))
-
-    clip = clamp
 
     # --- comparisons (results are bool tensors outside the graph) -------------------------------
 
@@ -493,137 +416,7 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
-    def any(self):
-        return Tensor._make(backend.array_module(self.data).asarray(self.data.any()))
-
-    def all(self):
-        return Tensor._make(backend.array_module(self.data).asarray(self.data.all()))
-
-    # --- reductions ----------------------------------------------------------------------------
-
-    def _axes(self, dim, axis, keepdim, keepdims, op):
-        dim, keepdim = resolve_dim_args(dim, axis, keepdim, keepdims, op)
-        return normalize_dims(dim, self.data.ndim, op), keepdim
-
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "sum")
-        return R.Sum.apply(self, axes=axes, keepdim=keepdim)
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "mean")
-        return R.Mean.apply(self, axes=axes, keepdim=keepdim)
-
-    def var(self, dim=None, keepdim=False, *, correction=None, unbiased=None, axis=None,
-            keepdims=None):
-        """Variance Σ(x - mean)² / (n - correction); correction=1 (unbiased) by default, as in
-        PyTorch (``unbiased=False`` means correction=0)."""
-        return self._var(dim, keepdim, correction, unbiased, axis, keepdims, "var")
-
-    def _var(self, dim, keepdim, correction, unbiased, axis, keepdims, op):
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, op)
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        return R.Var.apply(self, axes=axes, keepdim=keepdim, correction=correction)
-
-    def std(self, dim=None, keepdim=False, *, correction=None, unbiased=None, axis=None,
-            keepdims=None):
-        """√var (same arguments as :meth:`var`)."""
-        return self._var(dim, keepdim, correction, unbiased, axis, keepdims, "std").sqrt()
-
-    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Largest value over ``dim``; ties share the gradient evenly."""
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "amax")
-        return R.Amax.apply(self, axes=axes, keepdim=keepdim)
-
-    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Smallest value over ``dim``; ties share the gradient evenly."""
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "amin")
-        return R.Amin.apply(self, axes=axes, keepdim=keepdim)
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Like :meth:`amax`: unlike PyTorch, ``max(dim)`` returns the values only (use
-        :meth:`argmax` for indices). ``max(other_tensor)`` is :func:`maximum`."""
-        if isinstance(dim, Tensor):
-            return maximum(self, dim)
-        return self.amax(dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Like :meth:`amin` (values only); ``min(other_tensor)`` is :func:`minimum`."""
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        return self.amin(dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Index of the largest value (over the flattened tensor when dim is None)."""
-        return self._arg(np.argmax, "argmax", dim, keepdim, axis, keepdims)
-
-    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return self._arg(np.argmin, "argmin", dim, keepdim, axis, keepdims)
-
-    def _arg(self, func, op, dim, keepdim, axis, keepdims):
-        dim, keepdim = resolve_dim_args(dim, axis, keepdim, keepdims, op)
-        if dim is not None:
-            (dim,) = normalize_dims(dim, self.data.ndim, op) or (None,)
-        xp = backend.array_module(self.data)
-        index = getattr(xp, func.__name__)(self.data, axis=dim, keepdims=keepdim and dim is not None)
-        return Tensor._make(xp.asarray(index, dtype=np.int64))
-
-    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """log Σ exp(x) over ``dim``, without overflow."""
-        axes, keepdim = self._axes(dim, axis, keepdim, keepdims, "logsumexp")
-        return R.LogSumExp.apply(self, axes=axes, keepdim=keepdim)
-
-    def softmax(self, dim):
-        """exp(x) / Σ exp(x) along ``dim``, without overflow."""
-        return R.Softmax.apply(self, dim=normalize_dims(dim, self.data.ndim, "softmax"))
-
-    def log_softmax(self, dim):
-        """x - logsumexp(x) along ``dim``: the log of softmax, computed stably."""
-        return R.LogSoftmax.apply(self, dim=normalize_dims(dim, self.data.ndim, "log_softmax"))
-
     # --- shape ---------------------------------------------------------------------------------
-
-    def reshape(self, *shape):
-        """The same elements in a new shape (one entry may be -1)."""
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = tuple(shape[0])
-        return S.Reshape.apply(self, shape=shape)
-
-    def view(self, *shape):
-        """Same as :meth:`reshape` (NumPy decides whether to copy; PyTorch's view never does)."""
-        return self.reshape(*shape)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Merge dims start_dim..end_dim into one."""
-        shape = self.data.shape
-        if not shape:
-            return self.reshape(1)
-        (start,) = normalize_dims(start_dim, len(shape), "flatten")
-        (end,) = normalize_dims(end_dim, len(shape), "flatten")
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        merged = int(np.prod(shape[start:end + 1]))
-        return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
-
-    def permute(self, *dims):
-        """Reorder the axes: ``permute(2, 0, 1)``."""
-        if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
-            dims = tuple(dims[0])
-        if len(dims) != self.data.ndim:
-            raise ValueError(f"permute: {len(dims)} dims given for a tensor of {self.data.ndim}")
-        normalize_dims(dims, self.data.ndim, "permute")  # range and repeat checks
-        return S.Permute.apply(self, dims=tuple(d % max(self.data.ndim, 1) for d in dims))
-
-    def transpose(self, dim0, dim1):
-        """Swap two axes."""
-        n = self.data.ndim
-        a, b = normalize_dims(dim0, n, "transpose"), normalize_dims(dim1, n, "transpose")
-        if n < 2 or a == b:
-            return self
-        dims = list(range(n))
-        dims[a[0]], dims[b[0]] = dims[b[0]], dims[a[0]]
-        return S.Permute.apply(self, dims=tuple(dims))
-
     @property
     def T(self):
         """All axes reversed (the matrix transpose for 2-d tensors)."""
@@ -637,37 +430,6 @@ class Tensor:
         if n < 2:
             raise ValueError(f"mT: needs at least 2 dims, the tensor has {n}")
         return S.Permute.apply(self, dims=(*range(n - 2), n - 1, n - 2))
-
-    def squeeze(self, dim=None):
-        """Drop size-1 axes (all of them, or ``dim`` if it has size 1)."""
-        shape = self.data.shape
-        axes = normalize_dims(dim, len(shape), "squeeze")
-        new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return self if new == shape else self.reshape(new)
-
-    def unsqueeze(self, dim):
-        """Insert a size-1 axis at ``dim`` (-ndim-1 ≤ dim ≤ ndim)."""
-        shape = self.data.shape
-        if not -len(shape) - 1 <= dim <= len(shape):
-            raise IndexError(f"unsqueeze: dim {dim} is out of range for {len(shape)} dims")
-        dim %= len(shape) + 1
-        return self.reshape(shape[:dim] + (1,) + shape[dim:])
-
-    def expand(self, *sizes):
-        """Broadcast to ``sizes`` without copying (-1 keeps a size)."""
-        if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
-            sizes = tuple(sizes[0])
-        lead = len(sizes) - self.data.ndim
-        if lead < 0:
-            raise ValueError(f"expand: {len(sizes)} sizes for a tensor of {self.data.ndim} dims")
-        shape = tuple(self.data.shape[i - lead] if n == -1 and i >= lead else n
-                      for i, n in enumerate(sizes))
-        if shape == self.data.shape:
-            return self
-        return S.Expand.apply(self, shape=shape)
-
-    def expand_as(self, other):
-        return self.expand(other.shape)
 
     def _index(self, index):
         """An index with tensors and lists turned into arrays on this tensor's device."""
@@ -693,26 +455,6 @@ class Tensor:
 
 
 autograd.Tensor = Tensor
-
-
-def _iadd(data, value):
-    data += value
-
-
-def _isub(data, value):
-    data -= value
-
-
-def _imul(data, value):
-    data *= value
-
-
-def _idiv(data, value):
-    data /= value
-
-
-def _fill(data, value):
-    data[...] = value
 
 
 def _raw(value):
@@ -823,11 +565,14 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return S.Stack.apply(*tensors, dim=dim % n)
 
 
-def where(condition, a, b) -> Tensor:
+def where(condition, a=None, b=None):
     """``a`` where ``condition`` is true, else ``b`` (broadcast); ``condition`` is a bool Tensor
     or array, ``a``/``b`` Tensors or numbers. Gradients flow to ``a`` and ``b``, never to
-    ``condition``."""
+    ``condition``. ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
     condition = condition.data if isinstance(condition, Tensor) else condition
+    if a is None and b is None:
+        xp = backend.array_module(condition)
+        return tuple(Tensor._make(xp.asarray(i, dtype=np.int64)) for i in xp.nonzero(condition))
     return E.Where.apply(*as_operands(a, b), cond=condition)
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import backend
-from minigrad.op_table import OPS, Drawer
+from minigrad.op_table import OPS, VALUE_OPS, Drawer
 
 
 class HypothesisDrawer(Drawer):
@@ -98,3 +98,30 @@ def test_float32_in_float32_out_and_backward_hygiene(spec, data, device):
         assert not np.shares_memory(_cpu(g.data), _cpu(upstream.data))
         for h in grads[i + 1:]:
             assert not np.shares_memory(_cpu(g.data), _cpu(h.data))
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops without a gradient (minigrad.op_table.VALUE_OPS)
+
+value_ids = [spec.name for spec in VALUE_OPS]
+
+
+@pytest.mark.parametrize("spec", VALUE_OPS, ids=value_ids)
+@given(data=st.data())
+@settings(max_examples=15)
+def test_value_op_matches_numpy_and_stays_out_of_the_graph(spec, data, device):
+    """The output equals the NumPy reference exactly (dtype kind included: bool stays bool,
+    indices are int64), and nothing is recorded even when the inputs require grad."""
+    arrays, kwargs = _sample(spec, data)
+    out = spec.op(*_tensors(spec, arrays, device, np.float64), **kwargs)
+    expected = np.asarray(spec.ref(*arrays, **kwargs))
+    if isinstance(out, mg.Tensor):
+        assert not out.requires_grad and out.grad_fn is None
+        got = _cpu(out.data)
+        assert got.dtype.kind == expected.dtype.kind or (
+            got.dtype == np.int64 and expected.dtype.kind in "iu")
+    else:
+        assert isinstance(out, bool)
+        got = np.asarray(out)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)

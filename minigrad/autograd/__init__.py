@@ -196,8 +196,12 @@ class Function:
                 data = fn.forward(*[t.data for t in inputs])
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, inputs, exc) from exc
-        if data.__class__ is not _ndarray and isinstance(data, _np_generic):
-            data = np.asarray(data)  # NumPy turns 0-d results into scalars
+        if data.__class__ is not _ndarray and isinstance(data, _np_generic) and not all(
+                isinstance(t.data, _np_generic) for t in inputs):
+            # NumPy turns 0-d results into scalars: arrays again. But numbers made from numbers
+            # (the constants of backward formulas, as b - 1 in Pow's) stay scalars, which mix
+            # with arrays of every device; a 0-d host array would not mix with CuPy's.
+            data = np.asarray(data)
         out = _new_object(Tensor)
         out.data = data
         out.grad = None

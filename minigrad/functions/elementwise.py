@@ -77,7 +77,7 @@ class Pow(Function):
         if need_b:
             # As in PyTorch, the exponent gets no gradient where the base is 0 (log would be -inf).
             positive = a.data > 0
-            log_a = a.log() if positive.all() else where(positive, a, 1.0).log()
+            log_a = a.log() if positive.all() else MaskedFill.apply(a, mask=~positive, value=1).log()
             db = unbroadcast(g * self.output() * log_a, b.data.shape)
         return da, db
 

@@ -1,4 +1,5 @@
-"""Reductions and normalizations over dims: sum, mean, var, amax/amin, logsumexp, softmax.
+"""Reductions and normalizations over dims: sum, mean, var, amax/amin, logsumexp, softmax,
+prod, the running sum and product, and the Euclidean norm.
 
 ``axes`` is always a normalized tuple (see ``normalize_dims``); backward reshapes the output
 gradient to the keepdim shape and lets broadcasting spread it over the reduced axes.
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import array_module
+from ..tensor import Tensor
 from ._helpers import kept_shape
+from .elementwise import MaskedFill
+from .shape import Cat, Flip
 
 
 def _spread(g, shape, axes):
@@ -150,3 +154,110 @@ def _count(shape, axes) -> int:
 
 def _reduced_shape(shape, axes):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Products, running sums and products, the Euclidean norm
+
+
+class Prod(Function):
+    """out = Π_i a_i along ``dim``;  da_i = g · Π_{j≠i} a_j
+
+    Without zeros along the axis Π_{j≠i} a_j = out / a_i; with zeros it is the product of the
+    exclusive running products from the left and from the right (no division).
+    """
+
+    def forward(self, a, dim, keepdim):
+        self.dim = dim
+        self.out = a.prod(axis=dim, keepdims=keepdim)
+        return self.out
+
+    def backward(self, g):
+        (a,) = self.inputs
+        d = self.dim
+        g = g.reshape(kept_shape(a.data.shape, (d,)))
+        if a.data.all():
+            return g * self.output().reshape(g.data.shape) / a
+        n = a.data.shape[d]
+        lead = (slice(None),) * d
+        ones = _constant_ones(a, d)
+        if n == 1:
+            return g * ones
+        before = Cumprod.apply(a[lead + (slice(0, n - 1),)], dim=d)  # Π_{j<i}, from i = 1
+        after = _reverse_cumprod(a[lead + (slice(1, n),)], d)  # Π_{j>i}, up to i = n - 2
+        left = Cat.apply(ones, before, dim=d)
+        right = Cat.apply(after, ones, dim=d)
+        return g * left * right
+
+
+class Cumsum(Function):
+    """out_i = Σ_{j≤i} a_j along ``dim``;  da_j = Σ_{i≥j} g_i (a reversed running sum)"""
+
+    def forward(self, a, dim):
+        self.dim = dim
+        return array_module(a).cumsum(a, axis=dim, dtype=a.dtype)
+
+    def backward(self, g):
+        return _reverse_cumsum(g, self.dim)
+
+
+class Cumprod(Function):
+    """out_i = Π_{j≤i} a_j along ``dim``;  da_j = Σ_{i≥j} g_i · Π_{k≤i, k≠j} a_k
+
+    Without zeros along the axis that is (Σ_{i≥j} g_i out_i) / a_j; with zeros the products
+    Π_{k≤i, k≠j} a_k are formed directly (an n × n table per slice along ``dim``).
+    """
+
+    def forward(self, a, dim):
+        self.dim = dim
+        self.out = array_module(a).cumprod(a, axis=dim, dtype=a.dtype)
+        return self.out
+
+    def backward(self, g):
+        (a,) = self.inputs
+        d = self.dim
+        if a.data.all():
+            return _reverse_cumsum(g * self.output(), d) / a
+        xp = array_module(a.data)
+        n = a.data.shape[d]
+        last = a.transpose(d, -1)  # (..., n)
+        # table[..., j, i] = Π_{k≤i} (1 if k = j else a_k) = Π_{k≤i, k≠j} a_k
+        rows = last.unsqueeze(-2).expand(last.shape[:-1] + (n, n))
+        ones_at_j = MaskedFill.apply(rows, mask=xp.eye(n, dtype=bool), value=1)
+        table = Cumprod.apply(ones_at_j, dim=rows.ndim - 1)
+        below = xp.tril(xp.ones((n, n), dtype=bool), -1)  # i < j: not part of da_j
+        terms = MaskedFill.apply(table, mask=below, value=0) * g.transpose(d, -1).unsqueeze(-2)
+        return terms.sum(dim=-1).transpose(d, -1)
+
+
+class Norm2(Function):
+    """out = √(Σ_axes a²);  da = g · a / out  (0 where out = 0, as PyTorch's subgradient)"""
+
+    def forward(self, a, axes, keepdim):
+        xp = array_module(a)
+        self.axes = axes
+        self.out = xp.sqrt((a * a).sum(axis=axes, keepdims=keepdim))
+        return self.out
+
+    def backward(self, g):
+        (a,) = self.inputs
+        keep = kept_shape(a.data.shape, self.axes)
+        out = self.output().reshape(keep)
+        safe = MaskedFill.apply(out, mask=out.data == 0, value=1)  # a = 0 there: 0 / 1 = 0
+        return a * (g.reshape(keep) / safe)
+
+
+def _reverse_cumsum(g, dim):
+    """Σ_{i≥j} g_i along ``dim``: a running sum from the end."""
+    return Flip.apply(Cumsum.apply(Flip.apply(g, dims=(dim,)), dim=dim), dims=(dim,))
+
+
+def _reverse_cumprod(a, dim):
+    """Π_{i≥j} a_i along ``dim``: a running product from the end."""
+    return Flip.apply(Cumprod.apply(Flip.apply(a, dims=(dim,)), dim=dim), dims=(dim,))
+
+
+def _constant_ones(a, dim):
+    """Ones shaped like ``a`` with size 1 along ``dim``: the empty product."""
+    shape = kept_shape(a.data.shape, (dim,))
+    return Tensor._make(array_module(a.data).ones(shape, dtype=a.data.dtype))

@@ -1,5 +1,5 @@
 """Ops that move elements around without arithmetic: reshape, permute, expand, indexing,
-concatenation. Each backward moves the gradient back the same way."""
+concatenation, flip, roll. Each backward moves the gradient back the same way."""
 
 from __future__ import annotations
 
@@ -123,3 +123,29 @@ class Stack(Function):
         lead = (slice(None),) * self.dim
         return tuple(g[lead + (i,)] if need else None
                      for i, need in enumerate(self.needs_input_grad))
+
+
+class Flip(Function):
+    """out = a with the order of elements along each of ``dims`` reversed (a copy, as in
+    PyTorch);  da = g flipped back the same way"""
+
+    def forward(self, a, dims):
+        self.dims = dims
+        return array_module(a).flip(a, axis=dims).copy()
+
+    def backward(self, g):
+        return Flip.apply(g, dims=self.dims)
+
+
+class Roll(Function):
+    """out = a with elements shifted by ``shifts`` along ``dims`` (circularly; dims None: over
+    the flattened tensor, shape kept);  da = g rolled back by -shifts"""
+
+    def forward(self, a, shifts, dims):
+        self.shifts = shifts
+        self.dims = dims
+        return array_module(a).roll(a, shifts, axis=dims)
+
+    def backward(self, g):
+        back = -self.shifts if isinstance(self.shifts, int) else tuple(-s for s in self.shifts)
+        return Roll.apply(g, shifts=back, dims=self.dims)
