@@ -5,14 +5,21 @@ never a dependency of minigrad or of its tests, which check every formula agains
 
 compares, in float64, convolution and pooling (values and every gradient, with stride,
 padding, dilation and count_include_pad) and every optimizer with all its options on, for
-20 steps, with ``torch.nn.functional`` and ``torch.optim``. Prints one line per check and
-exits 1 on a disagreement.
+20 steps, with ``torch.nn.functional`` and ``torch.optim``; L-BFGS (with and without the
+strong-Wolfe line search) on Rosenbrock 2-d and 100-d and a full-batch logistic regression
+for 50 steps (see :func:`check_lbfgs`); and the learning-rate schedules over 120 steps.
+Prints one line per check and exits 1 on a disagreement.
+
+    python benchmarks/torch_check.py --json benchmarks/results/torch_check.json
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -22,6 +29,8 @@ import minigrad as mg  # noqa: E402
 from minigrad import optim  # noqa: E402
 from minigrad.nn import Parameter  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
+
+from benchmarks import full_batch_problems as problems  # noqa: E402
 
 TOLERANCE = dict(rtol=1e-10, atol=1e-10)
 
@@ -86,18 +95,239 @@ def check_optimizers(torch) -> list:
     return results
 
 
-def main() -> int:
+# ---------------------------------------------------------------------------------------------
+# L-BFGS: the same function from the same start, 50 steps of step(closure) with the defaults
+
+
+LBFGS_STEPS = 50
+
+
+def _torch_lbfgs_state(torch_state_dict) -> dict:
+    """torch's LBFGS state dict in minigrad's terms (arrays for tensors, floats for 0-d ones;
+    torch's scratch list ``al`` is not state minigrad keeps)."""
+    def convert(value):
+        if hasattr(value, "detach"):
+            array = value.detach().numpy().copy()
+            return float(array) if array.ndim == 0 else array
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+    state = {key: {k: convert(v) for k, v in entry.items() if k != "al"}
+             for key, entry in torch_state_dict["state"].items()}
+    return {"state": state, "param_groups": torch_state_dict["param_groups"]}
+
+
+def _lbfgs_torch_run(torch, name, line_search_fn, start):
+    """torch's run: for each step, (θ and state before it, θ after it, evaluations)."""
+    params = [torch.tensor(v, requires_grad=True) for v in start]
+    loss_fn = problems.objective(name, torch)
+    opt = torch.optim.LBFGS(params, line_search_fn=line_search_fn)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(params)
+        loss.backward()
+        return loss
+    steps = []
+    for _ in range(LBFGS_STEPS):
+        before = [p.detach().numpy().copy() for p in params]
+        state = _torch_lbfgs_state(opt.state_dict())
+        evals = opt.state[params[0]].get("func_evals", 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's own float(loss) inside its step
+            opt.step(closure)
+        after = np.concatenate([p.detach().numpy().ravel() for p in params])
+        steps.append((before, state, after, opt.state[params[0]]["func_evals"] - evals))
+    return steps, float(loss_fn(params).detach())
+
+
+def check_lbfgs(torch) -> list:
+    """Three comparisons per (problem, line search), each over 50 ``step(closure)`` calls with
+    PyTorch's defaults (lr=1, max_iter=20, so up to 1,000 iterations):
+
+    - **step for step**: before each step minigrad's optimizer is given torch's θ and state
+      (through ``load_state_dict``, so the state layout is checked too); the θ after the step
+      and the number of closure evaluations must agree (|Δθ| ≤ 1e-10);
+    - **free running**: both run on their own from the same start; the iterates must agree to
+      1e-10, or, where the problem itself amplifies rounding (Rosenbrock 100-d: torch against
+      torch from a start moved by one ulp drifts apart just as far), to within 10× torch's own
+      one-ulp sensitivity, which is printed;
+    - the final gap f − f* (the goal: ≤ 1e-8).
+    """
+    results = []
+    for name in problems.PROBLEMS:
+        start = problems.start(name)
+        f_star = problems.minimum(name)
+        loss_fn = problems.objective(name, mg)
+        for line_search_fn in (None, "strong_wolfe"):
+            steps, torch_final = _lbfgs_torch_run(torch, name, line_search_fn, start)
+            params = [Parameter(mg.tensor(v, dtype=mg.float64)) for v in start]
+            opt = optim.LBFGS(params, line_search_fn=line_search_fn)
+
+            def closure():
+                opt.zero_grad()
+                loss = loss_fn(params)
+                loss.backward()
+                return loss
+
+            def flat():
+                return np.concatenate([p.data.ravel() for p in params])
+            # step for step: from torch's θ and state each time
+            step_gap, same_evals = 0.0, True
+            for before, state, after, evals in steps:
+                for p, value in zip(params, before):
+                    p.data[...] = value
+                opt.load_state_dict(state)
+                count = opt.state[params[0]].get("func_evals", 0)
+                opt.step(closure)
+                same_evals &= opt.state[params[0]]["func_evals"] - count == evals
+                step_gap = max(step_gap, float(np.max(np.abs(flat() - after))))
+            # free running, and torch's own sensitivity to a one-ulp change of the start
+            for p, value in zip(params, start):
+                p.data[...] = value
+            opt = optim.LBFGS(params, line_search_fn=line_search_fn)
+            free_gap = 0.0
+            for _, _, after, _ in steps:
+                opt.step(closure)
+                free_gap = max(free_gap, float(np.max(np.abs(flat() - after))))
+            sensitivity = 0.0
+            for direction in (np.inf, -np.inf):
+                moved = [np.nextafter(start[0], direction)] + start[1:]
+                other, _ = _lbfgs_torch_run(torch, name, line_search_fn, moved)
+                sensitivity = max(sensitivity, max(float(np.max(np.abs(a[2] - b[2])))
+                                                   for a, b in zip(steps, other)))
+            final = float(loss_fn(params).item())
+            free_ok = free_gap <= max(1e-10, 10 * sensitivity)
+            ok = step_gap <= 1e-10 and same_evals and free_ok
+            label = f"LBFGS {name}, line_search_fn={line_search_fn}"
+            results.append((f"{label}: step for step max|Δθ| {step_gap:.1e}"
+                            f"{'' if same_evals else ' (evaluation counts differ)'}; free "
+                            f"running {free_gap:.1e} (torch vs torch from a 1-ulp-moved start "
+                            f"{sensitivity:.1e}); f - f* = {final - f_star:.1e} "
+                            f"(torch {torch_final - f_star:.1e})", ok))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedules: the rates (and cycled momentum) of two parameter groups, 120 steps
+
+
+def _scheduler_cases():
+    """(label, optimizer name, build(lr_scheduler module, optimizer), epochs or None):
+    ``epochs`` drives ``step(epoch)`` with those (fractional) epochs instead of ``step()``."""
+    def chained(S, o):
+        return S.ChainedScheduler([S.ExponentialLR(o, gamma=0.97),
+                                   S.LinearLR(o, start_factor=0.2, total_iters=10),
+                                   S.PolynomialLR(o, total_iters=90, power=0.5)])
+
+    def sequential(S, o):
+        return S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, total_iters=10),
+                                  S.CosineAnnealingWarmRestarts(o, T_0=15, T_mult=2)],
+                              milestones=[10])
+    return [
+        ("PolynomialLR(total_iters=40, power=2)", "SGD",
+         lambda S, o: S.PolynomialLR(o, total_iters=40, power=2.0), None),
+        ("OneCycleLR(max_lr=[0.5, 1], total_steps=120) with SGD momentum", "SGD",
+         lambda S, o: S.OneCycleLR(o, max_lr=[0.5, 1.0], total_steps=120), None),
+        ("OneCycleLR(three_phase, linear, epochs=8, steps_per_epoch=15) with Adam's beta1",
+         "Adam", lambda S, o: S.OneCycleLR(o, max_lr=0.02, epochs=8, steps_per_epoch=15,
+                                           anneal_strategy="linear", three_phase=True,
+                                           pct_start=0.25), None),
+        ("CosineAnnealingWarmRestarts(T_0=10, T_mult=2, eta_min=0.01)", "SGD",
+         lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2, eta_min=0.01), None),
+        ("CosineAnnealingWarmRestarts(T_0=7) stepped with fractional epochs", "SGD",
+         lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0=7), [k / 3 for k in range(1, 120)]),
+        ("CosineAnnealingWarmRestarts(T_0=5, T_mult=3) stepped with fractional epochs", "SGD",
+         lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=3),
+         [k / 4 for k in range(1, 120)]),
+        ("CyclicLR(triangular2, up 7, down 5) with SGD momentum", "SGD",
+         lambda S, o: S.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=0.1, step_size_up=7,
+                                 step_size_down=5, mode="triangular2"), None),
+        ("CyclicLR(exp_range, gamma 0.99) with Adam's beta1", "Adam",
+         lambda S, o: S.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=9,
+                                 mode="exp_range", gamma=0.99), None),
+        ("CyclicLR(triangular, no momentum cycling)", "SGD",
+         lambda S, o: S.CyclicLR(o, base_lr=0.01, max_lr=0.05, step_size_up=4,
+                                 cycle_momentum=False), None),
+        ("ChainedScheduler(ExponentialLR, LinearLR, PolynomialLR)", "SGD", chained, None),
+        ("SequentialLR(LinearLR, CosineAnnealingWarmRestarts)", "SGD", sequential, None),
+        ("swa_utils.SWALR(swa_lr=[0.02, 0.05], anneal_epochs=6, cos)", "SGD",
+         lambda S, o: _swa_utils(S).SWALR(o, swa_lr=[0.02, 0.05], anneal_epochs=6), None),
+        ("swa_utils.SWALR(swa_lr=0.01, anneal_epochs=4, linear)", "Adam",
+         lambda S, o: _swa_utils(S).SWALR(o, swa_lr=0.01, anneal_epochs=4,
+                                          anneal_strategy="linear"), None),
+        ("InverseTimeDecay(k=0.1) = LambdaLR(1 / (1 + 0.1 t))", "SGD",
+         lambda S, o: (S.InverseTimeDecay(o, k=0.1) if hasattr(S, "InverseTimeDecay")
+                       else S.LambdaLR(o, lambda t: 1 / (1 + 0.1 * t))), None),
+    ]
+
+
+def _swa_utils(lr_scheduler_module):
+    """minigrad.optim.swa_utils or torch.optim.swa_utils, next to the lr_scheduler given."""
+    import importlib
+    return importlib.import_module(lr_scheduler_module.__name__.replace("lr_scheduler",
+                                                                        "swa_utils"))
+
+
+def _schedule_trace(lib, optimizer_name, build, epochs, n_steps=120):
+    """[(lr, momentum or beta1) of each group] at each of ``n_steps`` steps."""
+    make_param = ((lambda: lib.nn.Parameter(lib.zeros(2))) if lib.__name__ == "torch"
+                  else (lambda: Parameter(mg.zeros(2))))
+    groups = [{"params": [make_param()], "lr": 0.1}, {"params": [make_param()], "lr": 0.3}]
+    if optimizer_name == "SGD":
+        opt = lib.optim.SGD(groups, lr=0.1, momentum=0.9)
+    else:
+        opt = lib.optim.Adam(groups, lr=0.1)
+    scheduler = build(lib.optim.lr_scheduler, opt)
+
+    def momentum(group):
+        return group["betas"][0] if "betas" in group else group["momentum"]
+    trace = []
+    for k in range(n_steps):
+        trace.append([(float(g["lr"]), float(momentum(g))) for g in opt.param_groups])
+        opt.step()
+        if epochs is not None and k < len(epochs):
+            scheduler.step(epochs[k])
+        else:
+            scheduler.step()
+    return np.array(trace)
+
+
+def check_schedulers(torch) -> list:
+    results = []
+    for label, optimizer_name, build, epochs in _scheduler_cases():
+        mine = _schedule_trace(mg, optimizer_name, build, epochs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's deprecation notice for step(epoch)
+            theirs = _schedule_trace(torch, optimizer_name, build, epochs)
+        moves = len(np.unique(np.round(theirs[:, 0, 0], 12))) > 3  # guard: a real schedule
+        ok = moves and np.allclose(mine, theirs, rtol=1e-12, atol=1e-15)
+        results.append((f"lr_scheduler {label}: max |Δ| {np.max(np.abs(mine - theirs)):.1e} "
+                        f"over {len(mine)} steps", ok))
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
     try:
         import torch
     except ImportError:
         print("torch is not installed: nothing to compare against (pip install torch)")
         return 0
     torch.set_default_dtype(torch.float64)
-    results = check_conv_and_pooling(torch) + check_optimizers(torch)
+    results = (check_conv_and_pooling(torch) + check_optimizers(torch) + check_lbfgs(torch)
+               + check_schedulers(torch))
     for name, ok in results:
         print(f"{'ok  ' if ok else 'FAIL'} {name}")
     failed = sum(not ok for _, ok in results)
     print(f"{len(results) - failed} agree with torch {torch.__version__}, {failed} disagree")
+    if args.json:
+        from minigrad.serialization import atomic_write_text
+        report = {"torch": torch.__version__, "numpy": np.__version__, "failed": failed,
+                  "checks": [{"check": name, "ok": bool(ok)} for name, ok in results]}
+        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n", "torch_check")
     return 1 if failed else 0
 
 
