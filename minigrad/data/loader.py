@@ -69,13 +69,18 @@ class DataLoader:
         transform: optional callable applied to each batch's first field (the inputs), e.g. an
             augmentation from :mod:`minigrad.data.augment`; its generator state, when it has
             ``state_dict``, is saved and restored with the loader's.
+        sampler: optional source of each epoch's indices instead of ``arange``/a permutation
+            (exclusive with ``shuffle``, as in PyTorch), e.g. a
+            :class:`~minigrad.data.WeightedRandomSampler`. A sampler with ``draw(rng)`` draws
+            from the loader's generator, so resuming redraws the same indices; any other
+            iterable of indices is read once per epoch.
 
     ``len(loader)`` is the number of batches per epoch. One epoch runs at a time: calling
     ``iter`` again starts a new epoch (as in PyTorch).
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, seed=None, transform=None):
+                 drop_last: bool = False, seed=None, transform=None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
@@ -84,11 +89,14 @@ class DataLoader:
                             f"__getitem__), got {type(dataset).__name__}")
         if transform is not None and not callable(transform):
             raise TypeError("DataLoader: transform must be callable")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.transform = transform
+        self.sampler = sampler
         self._rng = make_rng(seed)
         self._epoch_start = rng_state(self._rng)  # the state the current/next order comes from
         self._position = 0        # batches handed out in the current epoch
@@ -98,10 +106,14 @@ class DataLoader:
         self.epoch = 0            # epochs started
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            if hasattr(self.sampler, "draw"):
+                return np.asarray(self.sampler.draw(self._rng))
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         return self._rng.permutation(n) if self.shuffle else np.arange(n)
 
