@@ -13,11 +13,12 @@ values only (use ``argmax``/``argmin`` for indices), and ``view`` is ``reshape``
 
 from __future__ import annotations
 
+import operator
 import weakref
 
 import numpy as np
 
-from . import autograd, backend
+from . import autograd, backend, deferred
 from .autograd import is_grad_enabled
 from .functions import elementwise as E
 from .functions import linalg as L
@@ -180,7 +181,10 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, "
                              f"this one has shape {tuple(self.shape)} ({self.data.size} elements)")
-        return self.data.item()
+        value = self.data.item()
+        if value != value and deferred._pending:  # NaN: a check deferred on a GPU may say why
+            deferred.run_pending()
+        return value
 
     def tolist(self):
         return backend.to_device(self.data, "cpu").tolist()
@@ -393,28 +397,29 @@ class Tensor:
     # --- comparisons (results are bool tensors outside the graph) -------------------------------
 
     def _compare(self, other, op):
+        # op is the operator (operator.lt, ...): the array's own comparison, NumPy's or CuPy's
         if other is None:
             return NotImplemented
         xp = backend.array_module(self.data)
         return Tensor._make(xp.asarray(op(self.data, _raw(other))))
 
     def __eq__(self, other):
-        return self._compare(other, np.equal)
+        return self._compare(other, operator.eq)
 
     def __ne__(self, other):
-        return self._compare(other, np.not_equal)
+        return self._compare(other, operator.ne)
 
     def __lt__(self, other):
-        return self._compare(other, np.less)
+        return self._compare(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, np.less_equal)
+        return self._compare(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, np.greater)
+        return self._compare(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
+        return self._compare(other, operator.ge)
 
     # --- shape ---------------------------------------------------------------------------------
     @property

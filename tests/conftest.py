@@ -1,7 +1,8 @@
 """The one device fixture: every test taking ``device`` runs on each available device.
 
-``cpu`` always; ``cuda`` when CuPy and a GPU are present. ``MINIGRAD_TEST_DEVICES=cpu,cuda``
-chooses explicitly (asking for cuda without a GPU is an error, not a silent skip).
+``cpu`` always; ``cuda`` when CuPy and a GPU are present, else ``strict``.
+``MINIGRAD_TEST_DEVICES=cpu,cuda`` (or ``cpu``, ``cpu,strict``) chooses explicitly (asking for
+cuda without a GPU is an error, not a silent skip).
 ``strict`` is the stand-in GPU of ``strict_device.py``: it takes CuPy's place in the backend,
 so the tests run as ``'cuda'`` through the GPU code path with arrays that refuse every
 implicit conversion to NumPy (it cannot be combined with a real ``cuda``).
@@ -32,7 +33,10 @@ def _devices():
             if d.startswith("cuda") and not minigrad.cuda.is_available():
                 raise RuntimeError(f"MINIGRAD_TEST_DEVICES asks for {d} but no GPU is usable")
         return devices
-    return ["cpu"] + (["cuda"] if minigrad.cuda.is_available() else [])
+    if minigrad.cuda.is_available():
+        return ["cpu", "cuda"]
+    strict_device.install()     # no GPU: the GPU code path runs on the stand-in
+    return ["cpu", "strict"]
 
 
 DEVICES = _devices()

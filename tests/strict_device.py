@@ -107,8 +107,10 @@ def _wrap(value):
         return StrictArray(value)
     if isinstance(value, np.generic):
         return StrictArray(np.asarray(value))
-    if type(value) is tuple or type(value) is list:
-        return type(value)(_wrap(v) for v in value)
+    if isinstance(value, tuple):     # namedtuples too (linalg's results): as CuPy, plain
+        return tuple(_wrap(v) for v in value)
+    if type(value) is list:
+        return [_wrap(v) for v in value]
     return value
 
 
@@ -337,7 +339,11 @@ def _from_host(fn):
         if type(obj) is StrictArray:
             return _wrap(fn(obj._a, *args, **kwargs))
         _count("to_device")
-        return _wrap(fn(_unwrap_host_ok(obj), *args, **kwargs))
+        host = _unwrap_host_ok(obj)
+        result = fn(host, *args, **kwargs)
+        if isinstance(host, np.ndarray) and np.shares_memory(result, host):
+            result = result.copy()          # device memory is never the host's
+        return _wrap(result)
     call.__name__ = fn.__name__
     return call
 

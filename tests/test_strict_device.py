@@ -129,3 +129,14 @@ def test_no_module_calls_numpy_on_device_data(counters, tmp_path):
 
     modules = sorted({module for module, _, _ in strict_device.refused})
     assert modules == [], strict_device.refused
+
+
+@needs_strict
+def test_a_bad_class_target_on_the_device_raises_when_the_loss_is_read(counters):
+    x = mg.zeros(3, 4, device="cuda", requires_grad=True)
+    loss = nn.functional.cross_entropy(x, mg.tensor([0, 7, 1], device="cuda"))
+    loss.backward()
+    assert counters["to_host"] == 0          # no sync to check the targets
+    assert not np.isfinite(x.grad.cpu().numpy()).any()   # the step it feeds is poisoned
+    with pytest.raises(IndexError, match="cross_entropy: target class 7 is out of range for 4"):
+        loss.item()

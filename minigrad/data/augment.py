@@ -13,7 +13,6 @@ run draws the same augmentations; a :class:`~minigrad.data.DataLoader` given one
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 
@@ -34,11 +33,6 @@ def _device_array(array: np.ndarray, like_array):
     if type(like_array) is np.ndarray:
         return array
     return backend.to_device(array, backend.device_of(like_array))
-
-
-def _stride_tricks(xp):
-    """``numpy.lib.stride_tricks`` or ``cupy.lib.stride_tricks``."""
-    return importlib.import_module(xp.__name__ + ".lib.stride_tricks")
 
 
 class _Seeded:
@@ -92,7 +86,7 @@ class RandomCrop(_Seeded):
         ox = self._rng.integers(0, wp - w + 1, n)
         # windows[n, ..., y, x, i, j] = padded[n, ..., y + i, x + j]: every h x w window, a view
         sy, sx = padded.strides[-2:]
-        windows = _stride_tricks(xp).as_strided(
+        windows = xp.lib.stride_tricks.as_strided(
             padded, shape=padded.shape[:-2] + (hp - h + 1, wp - w + 1, h, w),
             strides=padded.strides[:-2] + (sy, sx, sy, sx))
         batch = xp.arange(n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend, deferred
 from ..tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -97,8 +98,15 @@ def _class_weight(name, weight, input, classes):
 
 def _check_class_target(name, input, target, class_dim, ignore_index=None):
     """Integer class indices of the input's shape without its class dim, all in [0, C) or
-    equal to ``ignore_index``. Returns the mask of entries that count (not ignored), or None
-    when every entry counts."""
+    equal to ``ignore_index``. Returns ``(counted, guard)``: the mask of entries that count
+    (not ignored), or None when every entry counts, and None.
+
+    On a GPU the range is checked without a device sync (see :mod:`minigrad.deferred`):
+    ``counted`` is then always a device mask, False also where a target is out of range (so the
+    gather stays in bounds), and ``guard`` a 0-d device array, 1 or NaN where some target is
+    out of range, for the loss to multiply by: its value and gradients become NaN, and reading
+    the value (``loss.item()``) raises the IndexError the CPU raises here at once.
+    """
     _check_tensor(name, "target", target)
     _check_device(name, "target", target, input)
     expected = input.shape[:class_dim] + input.shape[class_dim + 1:]
@@ -116,7 +124,15 @@ def _check_class_target(name, input, target, class_dim, ignore_index=None):
     t = target.data
     classes = input.shape[class_dim]
     if t.size == 0:
-        return None
+        return None, None
+    if backend.is_device_array(t):
+        return _device_class_target(name, t, classes, ignore_index, input.dtype)
+    return _class_range(name, t, classes, ignore_index), None
+
+
+def _class_range(name, t, classes, ignore_index):
+    """The host check of :func:`_check_class_target`: raises for a class out of range, returns
+    the counted mask (None when all count)."""
     low, high = int(t.min()), int(t.max())
     if 0 <= low and high < classes and (ignore_index is None or
                                         not low <= ignore_index <= high):
@@ -134,6 +150,24 @@ def _check_class_target(name, input, target, class_dim, ignore_index=None):
     if counted is not None and bool(counted.all()):
         counted = None
     return counted
+
+
+def _device_class_target(name, t, classes, ignore_index, dtype):
+    """``(counted, guard)`` of device targets, with the range check deferred to the host read
+    of the loss (no device sync here)."""
+    xp = backend.array_module(t)
+    inside = (t >= 0) & (t < classes)
+    counted = inside if ignore_index is None else inside & (t != ignore_index)
+    out_of_range = ~inside if ignore_index is None else ~inside & (t != ignore_index)
+    guard = xp.where(out_of_range.any(), dtype.type(np.nan), dtype.type(1))
+    deferred.defer(lambda: _class_range(name, backend.to_device(t, "cpu"), classes,
+                                        ignore_index))
+    return counted, guard
+
+
+def _guarded(loss, guard):
+    """``loss`` times the guard of :func:`_check_class_target` (1, or NaN for a bad target)."""
+    return loss if guard is None else loss * Tensor._make(guard)
 
 
 def _reduce(loss, reduction):

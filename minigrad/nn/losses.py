@@ -40,6 +40,7 @@ targets y in {-1, +1}.
 from __future__ import annotations
 
 
+from .. import backend
 from ..backend import array_module
 from ..functions.loss import BinaryCrossEntropy, SoftmaxCrossEntropy, Softplus
 from ..tensor import Tensor, where
@@ -47,7 +48,7 @@ from .module import Module
 from ._loss_checks import (_REDUCTIONS, _check_class_target, _check_device, _check_float_input,
                            _check_float_target, _check_probabilities, _check_reduction,
                            _check_same_shape, _check_tensor, _class_weight, _elementwise_weight,
-                           _reduce)
+                           _guarded, _reduce)
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -126,8 +127,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
         raise ValueError(f"{name}: input must have a class dim, got a 0-d tensor")
     class_dim = 0 if input.ndim == 1 else 1
     w = _class_weight(name, weight, input, input.shape[class_dim])
-    counted = _check_class_target(name, input, target, class_dim, ignore_index)
-    return _class_index_loss(input, target, w, counted, reduction, 0.0, fused_logits=False)
+    counted, guard = _check_class_target(name, input, target, class_dim, ignore_index)
+    return _guarded(_class_index_loss(input, target, w, counted, reduction, 0.0,
+                                      fused_logits=False), guard)
 
 
 def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
@@ -174,9 +176,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     if target.shape == input.shape and target.dtype.kind == "f":
         return _probability_cross_entropy(input, target, w, class_dim, ignore_index, reduction,
                                           label_smoothing)
-    counted = _check_class_target(name, input, target, class_dim, ignore_index)
-    return _class_index_loss(input, target, w, counted, reduction, label_smoothing,
-                             fused_logits=True)
+    counted, guard = _check_class_target(name, input, target, class_dim, ignore_index)
+    return _guarded(_class_index_loss(input, target, w, counted, reduction, label_smoothing,
+                                      fused_logits=True), guard)
 
 
 def _probability_cross_entropy(input, target, w, class_dim, ignore_index, reduction, eps):
@@ -218,7 +220,13 @@ def _class_index_loss(input, target, w, counted, reduction, eps, fused_logits):
     nothing_counts = False
     if reduction == "mean" and w_n is not None:
         total = w_n.sum()
-        if not bool(total):  # 0 / 0: nan, as in PyTorch, and no entry gets a gradient
+        if backend.is_device_array(total):
+            # on a GPU, without a device sync: when nothing counts, divide by 1 (every c_n is
+            # 0, so no entry gets a gradient) and add NaN to the value below
+            nothing_counts = xp.where(total == 0, input.dtype.type(float("nan")),
+                                      input.dtype.type(0))
+            total = xp.where(total == 0, total.dtype.type(1), total)
+        elif not bool(total):  # 0 / 0: nan, as in PyTorch, and no entry gets a gradient
             reduction, nothing_counts = "sum", True
 
     if fused_logits and input.ndim == 2 and eps == 0:
@@ -249,8 +257,10 @@ def _class_index_loss(input, target, w, counted, reduction, eps, fused_logits):
             loss = losses.mean()
         else:  # weighted mean: divided by the total weight of the entries that count
             loss = losses.sum() / Tensor._make(xp.asarray(total, dtype=input.dtype))
-    if nothing_counts:
+    if nothing_counts is True:
         loss = loss + float("nan")
+    elif nothing_counts is not False:  # the device's 0 or NaN
+        loss = loss + Tensor._make(nothing_counts)
     if not batched and reduction == "none":
         loss = loss.reshape(())
     return loss
@@ -362,10 +372,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
     class_dim = input.ndim - 1
     classes = input.shape[class_dim]
     w = _class_weight(name, weight, input, classes)
-    _check_class_target(name, input, target, class_dim)
+    counted, guard = _check_class_target(name, input, target, class_dim)
     xp = array_module(input.data)
     x = input.reshape(-1, classes)
     t = target.data.reshape(-1)
+    if counted is not None:  # on a GPU: out-of-range targets gather class 0, and guard is NaN
+        t = xp.where(counted.reshape(-1), t, 0)
     rows = xp.arange(t.shape[0])
     x_y = x[rows, t].reshape(-1, 1)                      # x[n, y_n] as a column
     z = (margin - x_y + x).relu()                         # max(0, margin - x[n, y_n] + x[n, i])
@@ -378,7 +390,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
     losses = (z * Tensor._make(others)).sum(1) * (1.0 / classes)
     if input.ndim == 1:
         losses = losses.reshape(())
-    return _reduce(losses, reduction)
+    return _guarded(_reduce(losses, reduction), guard)
 
 
 # ---------------------------------------------------------------------------------------------
