@@ -449,7 +449,24 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     gradient = _as_grad_tensor(gradient, tensor, "backward")
     if retain_graph is None:
         retain_graph = create_graph
-    _run_backward([tensor], [gradient], retain_graph, create_graph, _Sink(create_graph))
+    try:
+        _run_backward([tensor], [gradient], retain_graph, create_graph, _Sink(create_graph))
+    except BaseException:
+        _after_backward.clear()
+        raise
+    while _after_backward:                       # queue_callback's, in order
+        _after_backward.pop(0)()
+
+
+# Callables to run once the backward pass now running has finished (queue_callback).
+_after_backward: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the ``backward()`` now running has finished (as PyTorch's
+    ``Variable._execution_engine.queue_callback``): a Function's backward may queue one, e.g.
+    DistributedDataParallel's averaging of the gradients. ``autograd.grad`` runs none."""
+    _after_backward.append(callback)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -482,7 +499,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         retain_graph = create_graph
     keys = [id(t) if t.grad_fn is None else t.grad_fn for t in inputs]
     capture = dict.fromkeys(keys)
-    _run_backward(roots, root_grads, retain_graph, create_graph, _Sink(create_graph, capture))
+    try:
+        _run_backward(roots, root_grads, retain_graph, create_graph, _Sink(create_graph, capture))
+    finally:
+        _after_backward.clear()   # grad() accumulates nothing: no backward callbacks
     result = [capture[k] for k in keys]
     for t, g in zip(inputs, result):
         if g is None and not allow_unused:

@@ -21,6 +21,7 @@ from .augment import Compose, GaussianNoise, RandomCrop, RandomHorizontalFlip
 from .cleaning import OutlierDetector, RobustScaler, drop_duplicates
 from .dataset import Dataset, KFold, Subset, TensorDataset, kfold_indices, random_split
 from .decomposition import PCA, LinearDiscriminantAnalysis
+from .distributed import DistributedSampler
 from .encoding import LabelEncoder, OneHotEncoder, OrdinalEncoder
 from .geometric import RandomAffine, RandomRotation, bilinear_resample
 from .hashing import FeatureHasher, murmurhash3_32
@@ -39,6 +40,7 @@ from .timeseries import (DecomposeResult, SlidingWindowDataset, detrend, differe
                          exponential_smoothing, holt_linear, moving_average, seasonal_decompose)
 
 __all__ = [
+    "DistributedSampler",
     "Dataset", "TensorDataset", "Subset", "DataLoader", "collate", "random_split", "KFold",
     "kfold_indices", "StandardScaler", "MinMaxScaler", "SimpleImputer", "RandomCrop",
     "RandomHorizontalFlip", "GaussianNoise", "Compose", "read_idx", "load_mnist", "IDXError",

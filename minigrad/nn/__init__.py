@@ -3,7 +3,7 @@ Parameter, containers, layers, activations, initialization (:mod:`minigrad.nn.in
 same operations as functions (:mod:`minigrad.nn.functional`).
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity,
                      LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)

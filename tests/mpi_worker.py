@@ -1,0 +1,99 @@
+"""Run by tests/test_distributed.py under ``mpiexec -n N``: one check per command-line case,
+printing ``rank R ok`` on success (any failure raises, which aborts the job)."""
+
+import sys
+import time
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import distributed as dist
+from minigrad import nn, optim
+
+
+def collectives(group):
+    r, n = group.rank, group.world_size
+    t = mg.tensor(np.arange(4, dtype=np.float32) + 10 * r)
+    dist.all_reduce(t)
+    expected = sum(np.arange(4, dtype=np.float32) + 10 * k for k in range(n))
+    np.testing.assert_array_equal(t.numpy(), expected)
+    for op, fn in ((dist.ReduceOp.MAX, np.max), (dist.ReduceOp.MIN, np.min),
+                   (dist.ReduceOp.AVG, np.mean)):
+        t = mg.tensor(np.array([r, -r, 2.5 * r], dtype=np.float64))
+        dist.all_reduce(t, op)
+        values = np.array([[k, -k, 2.5 * k] for k in range(n)], dtype=np.float64)
+        np.testing.assert_allclose(t.numpy(), fn(values, axis=0))
+    t = mg.tensor(np.full(3, r, dtype=np.int64))
+    dist.broadcast(t, src=n - 1)
+    np.testing.assert_array_equal(t.numpy(), np.full(3, n - 1))
+    t = mg.tensor(np.full(2, r + 1.0, dtype=np.float32))
+    dist.reduce(t, dst=0)
+    np.testing.assert_array_equal(t.numpy(), np.full(2, n * (n + 1) / 2 if r == 0 else r + 1))
+    parts = [mg.zeros(2, 2) for _ in range(n)]
+    dist.all_gather(parts, mg.full((2, 2), float(r)))
+    for k, part in enumerate(parts):
+        np.testing.assert_array_equal(part.numpy(), np.full((2, 2), k))
+    dist.barrier()
+
+
+def _model():
+    mg.manual_seed(0)          # the same weights everywhere (DDP broadcasts rank 0's anyway)
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
+
+
+def ddp_equivalence(group):
+    """R ranks, each on its 1/R of a batch of 96, end where one process on the whole batch
+    ends, after 20 SGD-momentum steps (and with a no_sync accumulation step in between)."""
+    r, n = group.rank, group.world_size
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 20)).astype(np.float32)
+    y = rng.integers(0, 5, 96)
+    loss_fn = nn.CrossEntropyLoss()
+
+    reference = _model()
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    ddp = nn.parallel.DistributedDataParallel(_model(), bucket_cap_mb=0.001)  # several buckets
+    assert len(ddp.buckets) > 1, ddp.buckets
+    opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    share = slice(r * 96 // n, (r + 1) * 96 // n)
+    for step in range(20):
+        ref_opt.zero_grad()
+        loss_fn(reference(mg.tensor(x)), mg.tensor(y)).backward()
+        ref_opt.step()
+        opt.zero_grad()
+        if step == 10:   # two half-batches per rank, accumulated: the same mean gradient
+            half = (share.stop - share.start) // 2
+            first = slice(share.start, share.start + half)
+            second = slice(share.start + half, share.stop)
+            with ddp.no_sync():
+                (loss_fn(ddp(mg.tensor(x[first])), mg.tensor(y[first])) * 0.5).backward()
+            (loss_fn(ddp(mg.tensor(x[second])), mg.tensor(y[second])) * 0.5).backward()
+        else:
+            loss_fn(ddp(mg.tensor(x[share])), mg.tensor(y[share])).backward()
+        opt.step()
+    for (name, a), b in zip(reference.state_dict().items(), ddp.module.state_dict().values()):
+        diff = np.abs(a.numpy() - b.numpy()).max()
+        assert diff <= 1e-5, (name, diff)
+
+
+def fails_on_rank_1(group):
+    if group.rank == 1:
+        raise ValueError("a deliberate error on rank 1")
+    dist.all_reduce(mg.ones(3))    # rank 0 would wait here for ever without the abort
+
+
+def timeout(group):
+    if group.rank == 1:
+        time.sleep(30)             # never joins in time
+    dist.all_reduce(mg.ones(3))
+
+
+CASES = {"collectives": collectives, "ddp": ddp_equivalence, "fail": fails_on_rank_1,
+         "timeout": timeout}
+
+if __name__ == "__main__":
+    case = sys.argv[1]
+    group = dist.init_process_group("mpi", timeout=3.0 if case == "timeout" else None)
+    CASES[case](group)
+    print(f"rank {group.rank} ok", flush=True)
+    dist.destroy_process_group()
