@@ -76,6 +76,47 @@ def ddp_equivalence(group):
         assert diff <= 1e-5, (name, diff)
 
 
+def fit_equivalence(group):
+    """fit with DDP and a DistributedSampler on each rank logs the global loss and accuracy and
+    ends with the weights of one process fitting batches of R·b samples; only rank 0 prints
+    progress and writes the checkpoint."""
+    import io
+    import os
+    import tempfile
+
+    from minigrad.data import DataLoader, DistributedSampler, TensorDataset
+    from minigrad.training import ModelCheckpoint, fit
+
+    r, n = group.rank, group.world_size
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((120, 20)).astype(np.float32)
+    y = rng.integers(0, 5, 120)
+    data = TensorDataset(x, y)
+
+    def train(model, loader, **kwargs):
+        return fit(model, loader, nn.CrossEntropyLoss(),
+                   optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 2,
+                   metrics=["accuracy"], **kwargs)
+
+    reference = _model()
+    ref_history = train(reference, DataLoader(data, batch_size=8 * n), progress=False)
+    ddp = nn.parallel.DistributedDataParallel(_model())
+    folder = tempfile.mkdtemp(prefix=f"mpi-fit-{r}-")
+    shared = os.path.join(folder, "ckpt.npz")
+    stream = io.StringIO()
+    history = train(ddp, DataLoader(data, batch_size=8,
+                                    sampler=DistributedSampler(data, shuffle=False)),
+                    callbacks=[ModelCheckpoint(shared)], stream=stream)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(history.history[key], ref_history.history[key],
+                                   rtol=1e-5, err_msg=key)
+    for a, b in zip(reference.state_dict().values(), ddp.module.state_dict().values()):
+        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-5
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("epoch")]
+    assert len(lines) == (2 if r == 0 else 0), lines
+    assert os.path.exists(shared) == (r == 0)
+
+
 def fails_on_rank_1(group):
     if group.rank == 1:
         raise ValueError("a deliberate error on rank 1")
@@ -88,7 +129,8 @@ def timeout(group):
     dist.all_reduce(mg.ones(3))
 
 
-CASES = {"collectives": collectives, "ddp": ddp_equivalence, "fail": fails_on_rank_1,
+CASES = {"collectives": collectives, "ddp": ddp_equivalence, "fit": fit_equivalence,
+         "fail": fails_on_rank_1,
          "timeout": timeout}
 
 if __name__ == "__main__":

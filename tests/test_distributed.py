@@ -172,7 +172,7 @@ def _mpiexec(case, n=2, timeout=120):
 
 
 @needs_mpi
-@pytest.mark.parametrize("case", ["collectives", "ddp"])
+@pytest.mark.parametrize("case", ["collectives", "ddp", "fit"])
 def test_under_mpiexec(case):
     done, _ = _mpiexec(case)
     assert done.returncode == 0, done.stdout + done.stderr

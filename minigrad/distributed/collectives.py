@@ -21,7 +21,7 @@ from .. import backend
 from ..tensor import Tensor
 from .process_group import ReduceOp, default_group
 
-__all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "barrier"]
+__all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "gather_rows", "barrier"]
 
 
 def _buffer(tensor, owner: str):
@@ -158,6 +158,25 @@ def all_gather(tensor_list, tensor, group=None) -> None:
     for r, t in enumerate(tensor_list):
         t.data[...] = gathered[r]
         _changed(t)
+
+
+def gather_rows(array, group=None):
+    """Every rank's rows of a host array, concatenated in rank order, on every rank (the ranks
+    may hold different numbers of rows; the other dims and the dtype must agree): how ``fit``
+    computes an epoch's metrics over all the ranks' samples. MPI's Allgatherv: no pickling."""
+    group = group or default_group()
+    if group.world_size == 1:
+        return array
+    if backend.is_device_array(array):
+        raise NotImplementedError("gather_rows: GPU arrays are not supported yet")
+    import numpy as np
+    array = np.ascontiguousarray(array)
+    counts = np.empty(group.world_size, dtype=np.int64)
+    group.comm.Allgather(np.array([array.shape[0]], dtype=np.int64), counts)
+    row = int(np.prod(array.shape[1:], dtype=np.int64))
+    out = np.empty((int(counts.sum()),) + array.shape[1:], dtype=array.dtype)
+    group.comm.Allgatherv(array, [out, counts * row])
+    return out
 
 
 def barrier(group=None) -> None:

@@ -70,3 +70,37 @@ def _concat(arrays):
     if len(arrays) == 1:
         return arrays[0]
     return backend.array_module(arrays[0]).concatenate(arrays)
+
+
+def _process_group():
+    """The initialized process group of several ranks, or None (one process, or no group)."""
+    import sys
+    distributed = sys.modules.get("minigrad.distributed")   # imported only by distributed jobs
+    if distributed is None or not distributed.is_initialized():
+        return None
+    group = distributed.default_group()
+    return group if group.world_size > 1 else None
+
+
+def _shard_group(loader):
+    """The process group when ``loader`` hands each rank its own share of the data (a
+    DistributedSampler over the group's ranks), so sums and metrics must combine the ranks';
+    None otherwise."""
+    sampler = getattr(loader, "sampler", None)
+    group = _process_group()
+    if group is None or getattr(sampler, "num_replicas", 1) != group.world_size:
+        return None
+    return group
+
+
+def _is_writer() -> bool:
+    """Whether this process prints progress and writes files: rank 0, or the only process."""
+    group = _process_group()
+    return group is None or group.rank == 0
+
+
+def _set_epoch(loader, epoch: int) -> None:
+    """A sampler with ``set_epoch`` (DistributedSampler) reshuffles by the epoch number."""
+    set_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+    if set_epoch is not None:
+        set_epoch(epoch)

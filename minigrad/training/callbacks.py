@@ -9,7 +9,7 @@ import math
 import numbers
 import os
 
-from ._helpers import _check_int
+from ._helpers import _check_int, _is_writer
 from .checkpoints import save_checkpoint
 
 
@@ -45,7 +45,10 @@ class TrainState:
     def save_checkpoint(self, path, extra=None) -> None:
         """A complete checkpoint of this exact point of training (see :func:`save_checkpoint`).
         Call it between optimizer steps (``on_batch_end`` after a step, ``on_epoch_end``):
-        gradients pending in an unfinished accumulation group are not saved."""
+        gradients pending in an unfinished accumulation group are not saved. In a
+        data-parallel job only rank 0 writes (the ranks' states are equal)."""
+        if not _is_writer():
+            return
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, self.train_loader,
                         epoch=self.epochs_done, step=self.step, history=self.history,
                         callbacks=self.callbacks, extra=extra, val_loader=self.val_loader,

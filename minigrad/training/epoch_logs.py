@@ -108,11 +108,16 @@ def _resolve_metrics(metrics, owner: str) -> list:
 
 class _EpochTotals:
     """Running sums of one pass over a loader: sample-weighted loss, samples, batches, and the
-    raw outputs and targets kept (on their device, as references, no copy) for the metrics."""
+    raw outputs and targets kept (on their device, as references, no copy) for the metrics.
 
-    def __init__(self, keep_outputs: bool, lr=None):
+    With ``group`` (a process group: the loader gives each rank its share of the data) the mean
+    loss and the metrics are those of all the ranks' samples: the sums are all-reduced and the
+    kept outputs gathered, so every rank logs the same global values."""
+
+    def __init__(self, keep_outputs: bool, lr=None, group=None):
         self.keep_outputs = keep_outputs
         self.lr = lr
+        self.group = group
         self.loss_sum = 0.0
         self.samples = 0
         self.batches = 0
@@ -130,12 +135,24 @@ class _EpochTotals:
             self.targets.append(targets.data if isinstance(targets, Tensor) else targets)
 
     def mean_loss(self) -> float:
-        return self.loss_sum / self.samples
+        """Σ n_b L_b / Σ n_b, over every rank's batches with a group (the running value the
+        progress line shows is this rank's)."""
+        if self.group is None:
+            return self.loss_sum / self.samples
+        from .. import distributed
+        from ..tensor import Tensor
+        sums = Tensor._make(np.array([self.loss_sum, self.samples], dtype=np.float64))
+        distributed.all_reduce(sums, group=self.group)
+        return float(sums.data[0] / sums.data[1])
 
     def metric_logs(self, metric_list, prefix: str = "") -> dict:
         if not metric_list:
             return {}
         outputs, targets = _host(_concat(self.outputs)), _host(_concat(self.targets))
+        if self.group is not None:   # the metric of all the ranks' samples
+            from .. import distributed
+            outputs = distributed.gather_rows(outputs, self.group)
+            targets = distributed.gather_rows(targets, self.group)
         return {prefix + name: float(fn(outputs, targets)) for name, fn in metric_list}
 
     def state_dict(self) -> dict:
@@ -147,8 +164,8 @@ class _EpochTotals:
                 "outputs": outputs, "targets": targets}
 
     @classmethod
-    def from_state(cls, state: dict, keep_outputs: bool) -> "_EpochTotals":
-        totals = cls(keep_outputs, state["lr"])
+    def from_state(cls, state: dict, keep_outputs: bool, group=None) -> "_EpochTotals":
+        totals = cls(keep_outputs, state["lr"], group)
         totals.loss_sum = float(state["loss_sum"])
         totals.samples = int(state["samples"])
         totals.batches = int(state["batches"])

@@ -9,7 +9,8 @@ import time
 
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ._helpers import _check_int, _concat, _mode, _model_device, _pair, _to
+from ._helpers import (_check_int, _concat, _is_writer, _mode, _model_device, _pair, _set_epoch,
+                       _shard_group, _to)
 from .callbacks import Callback, ModelCheckpoint, TrainState, _Monitor
 from .checkpoints import _read_checkpoint, _restore_checkpoint
 from .epoch_logs import _EpochTotals, _resolve_metrics
@@ -131,10 +132,12 @@ def _resume(state: TrainState, path: str) -> None:
     state.stop_training = bool(saved.get("stop_training", False))
     keep_outputs = bool(state.metric_names)
     if saved.get("epoch_totals") is not None:
-        state.totals = _EpochTotals.from_state(saved["epoch_totals"], keep_outputs)
+        state.totals = _EpochTotals.from_state(saved["epoch_totals"], keep_outputs,
+                                               _shard_group(state.train_loader))
     elif info["train_loader"] and info["train_loader"]["batches_done"]:
         # saved mid-epoch by hand, without fit's sums: count on from the loader's position
-        state.totals = _EpochTotals(keep_outputs, float(state.optimizer.param_groups[0]["lr"]))
+        state.totals = _EpochTotals(keep_outputs, float(state.optimizer.param_groups[0]["lr"]),
+                                    _shard_group(state.train_loader))
         state.totals.batches = int(info["train_loader"]["batches_done"])
 
 
@@ -218,7 +221,8 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int, val_loader=None, s
                + [cb for cb in callbacks if isinstance(cb, ModelCheckpoint)])
     params = [p for group in optimizer.param_groups for p in group["params"]]
     device = _model_device(model)
-    display = _Progress(progress, stream, epochs, len(train_loader))
+    display = _Progress(progress and _is_writer(), stream, epochs, len(train_loader))
+    train_group = _shard_group(train_loader)   # a data-parallel job: logs of all the ranks
     hooks = _StepHooks(callbacks)
 
     optimizer.zero_grad()
@@ -229,9 +233,10 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int, val_loader=None, s
         while (state.epochs_done < epochs and not state.stop_training
                and (max_steps is None or state.step < max_steps)):
             state.epoch = state.epochs_done
+            _set_epoch(train_loader, state.epoch)
             if state.totals is None:
                 state.totals = _EpochTotals(bool(metric_list),
-                                            float(optimizer.param_groups[0]["lr"]))
+                                            float(optimizer.param_groups[0]["lr"]), train_group)
                 for cb in ordered:
                     cb.on_epoch_begin(state.epoch)
             finished = _train_epoch(state, loss_fn, params, clip_grad_norm, accumulate_steps,
@@ -268,7 +273,7 @@ def fit(model, train_loader, loss_fn, optimizer, epochs: int, val_loader=None, s
 
 def _evaluate(model, loader, loss_fn, metric_list, owner: str, where: str) -> dict:
     device = _model_device(model)
-    totals = _EpochTotals(bool(metric_list))
+    totals = _EpochTotals(bool(metric_list), group=_shard_group(loader))
     with _mode(model, False), no_grad():
         for batch in loader:
             inputs, targets = _pair(batch, owner, where)
