@@ -69,6 +69,7 @@ class DistributedDataParallel(Module):
             for t in list(module.parameters()) + list(module.buffers()):
                 distributed.broadcast(t, 0, self.group)
         self.buckets = self._make_buckets()
+        self._buffers_of_buckets = None     # made at the first averaging
 
     def _make_buckets(self) -> list:
         """Lists of parameters, in reverse order, each of one dtype and device and at most
@@ -124,33 +125,46 @@ class DistributedDataParallel(Module):
 
     def average_gradients(self) -> None:
         """Average every parameter's ``.grad`` across the ranks, one ``all_reduce`` per bucket
-        (parameters without a gradient on this rank count as zeros)."""
+        (a parameter without a gradient on this rank counts as zeros).
+
+        Each bucket has one contiguous buffer, made once; a gradient is copied into it already
+        divided by the world size (one pass), the buffer is summed across the ranks in place,
+        and each ``.grad`` then becomes a view of its part of the buffer (as PyTorch's
+        ``gradient_as_bucket_view``), so later steps that keep the gradients (no
+        ``zero_grad(set_to_none=True)``) accumulate straight into it and nothing is copied
+        back. A consequence: a ``.grad`` kept across steps changes with the buffer."""
         from ... import distributed
         world = self.group.world_size
         if world == 1:
             return
-        for bucket in self.buckets:
-            xp = backend.array_module(bucket[0].data)
-            dtype = bucket[0].data.dtype
-            flat = xp.empty(sum(p.data.size for p in bucket), dtype=dtype)
-            offset = 0
-            for p in bucket:                               # gather the grads into one buffer
-                n = p.data.size
+        if self._buffers_of_buckets is None:
+            self._buffers_of_buckets = [self._bucket_buffer(b) for b in self.buckets]
+        for bucket, (flat, views) in zip(self.buckets, self._buffers_of_buckets):
+            scale = flat.dtype.type(1.0 / world)
+            xp = backend.array_module(flat)
+            for p, view in zip(bucket, views):
                 if p.grad is None:
-                    flat[offset:offset + n] = 0
+                    view.fill(0)
+                elif p.grad.data is view:
+                    view *= scale                        # accumulated in the buffer already
                 else:
-                    flat[offset:offset + n] = p.grad.data.reshape(-1)
-                offset += n
-            distributed.all_reduce(Tensor._make(flat), distributed.ReduceOp.AVG, self.group)
-            offset = 0
-            for p in bucket:                               # and back, in place
-                n = p.data.size
-                averaged = flat[offset:offset + n].reshape(p.data.shape)
-                if p.grad is None:
-                    p.grad = Tensor._make(averaged.copy())
-                else:
-                    p.grad.data[...] = averaged
-                offset += n
+                    xp.multiply(p.grad.data, scale, out=view)
+            distributed.all_reduce(Tensor._make(flat), distributed.ReduceOp.SUM, self.group)
+            for p, view in zip(bucket, views):
+                if p.grad is None or p.grad.data is not view:
+                    p.grad = Tensor._make(view)
+
+    @staticmethod
+    def _bucket_buffer(bucket):
+        """A bucket's contiguous buffer and each parameter's view of it, shaped as the
+        parameter."""
+        xp = backend.array_module(bucket[0].data)
+        flat = xp.empty(sum(p.data.size for p in bucket), dtype=bucket[0].data.dtype)
+        views, offset = [], 0
+        for p in bucket:
+            views.append(flat[offset:offset + p.data.size].reshape(p.data.shape))
+            offset += p.data.size
+        return flat, views
 
     def extra_repr(self) -> str:
         sizes = [sum(p.data.nbytes for p in b) for b in self.buckets]
