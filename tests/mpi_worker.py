@@ -117,6 +117,64 @@ def fit_equivalence(group):
     assert os.path.exists(shared) == (r == 0)
 
 
+def _deep_model():
+    mg.manual_seed(2)
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(),
+                         nn.Linear(16, 5))
+
+
+def _batch(seed=3, n=24):
+    rng = np.random.default_rng(seed)
+    return (mg.tensor(rng.standard_normal((n, 20)).astype(np.float32)),
+            mg.tensor(rng.integers(0, 5, n)))
+
+
+def _reference_grads(x, y):
+    model = _deep_model()
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    return model, [p.grad.numpy() for p in model.parameters()]
+
+
+def pipeline(group):
+    """A pipeline of group.world_size stages, 4 micro-batches: each stage's gradients equal
+    one process's for the same layers, and the last stage reports the batch loss."""
+    x, y = _batch()
+    reference, grads = _reference_grads(x, y)
+    pipe = nn.parallel.Pipeline(_deep_model(), chunks=4, group=group)
+    loss = pipe.step(x, y, nn.CrossEntropyLoss())
+    start = sum(pipe.balance[:group.rank])
+    ref_params = list(reference.parameters())
+    own = list(pipe.stage.parameters())
+    first = sum(len(list(layer.parameters())) for layer in list(reference)[:start])
+    for p, g in zip(own, grads[first:first + len(own)]):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-6)
+    if pipe.is_last:
+        expected = float(nn.CrossEntropyLoss()(reference(x), y))
+        assert abs(loss - expected) < 1e-5, (loss, expected)
+    else:
+        assert loss is None
+    assert len(ref_params) == 6
+
+
+def hybrid(group):
+    """4 ranks: two pipelines of 2 stages (ranks 0-1 and 2-3), each on half of a batch, their
+    stages data-parallel across the pipelines (ranks 0-2 and 1-3): every stage's gradients
+    equal one process's on the whole batch."""
+    r = group.rank
+    pipe_group = [dist.new_group([0, 1]), dist.new_group([2, 3])][r // 2]
+    replica_group = [dist.new_group([0, 2]), dist.new_group([1, 3])][r % 2]
+    x, y = _batch(n=48)
+    _, grads = _reference_grads(x, y)
+    pipe = nn.parallel.Pipeline(_deep_model(), chunks=2, group=pipe_group)
+    half = slice((r // 2) * 24, (r // 2 + 1) * 24)
+    pipe.step(x[half], y[half], nn.CrossEntropyLoss())
+    for p in pipe.stage.parameters():           # average the stage across the two pipelines
+        dist.all_reduce(p.grad, dist.ReduceOp.AVG, group=replica_group)
+    first = 0 if pipe.is_first else 4           # stage 0: layers 0-2 (4 tensors), 1: 3-4
+    for p, g in zip(pipe.stage.parameters(), grads[first:]):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-6)
+
+
 def fails_on_rank_1(group):
     if group.rank == 1:
         raise ValueError("a deliberate error on rank 1")
@@ -130,6 +188,7 @@ def timeout(group):
 
 
 CASES = {"collectives": collectives, "ddp": ddp_equivalence, "fit": fit_equivalence,
+         "pipeline": pipeline, "hybrid": hybrid,
          "fail": fails_on_rank_1,
          "timeout": timeout}
 

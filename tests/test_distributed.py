@@ -172,11 +172,19 @@ def _mpiexec(case, n=2, timeout=120):
 
 
 @needs_mpi
-@pytest.mark.parametrize("case", ["collectives", "ddp", "fit"])
+@pytest.mark.parametrize("case", ["collectives", "ddp", "fit", "pipeline"])
 def test_under_mpiexec(case):
     done, _ = _mpiexec(case)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rank 0 ok" in done.stdout and "rank 1 ok" in done.stdout, done.stdout
+
+
+@needs_mpi
+@pytest.mark.parametrize("case,n", [("pipeline", 3), ("hybrid", 4)])
+def test_pipelines_of_more_ranks(case, n):
+    done, _ = _mpiexec(case, n=n)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all(f"rank {r} ok" in done.stdout for r in range(n)), done.stdout
 
 
 @needs_mpi

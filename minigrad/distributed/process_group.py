@@ -22,7 +22,7 @@ import os
 import sys
 import traceback
 
-__all__ = ["ReduceOp", "ProcessGroup", "init_process_group", "destroy_process_group",
+__all__ = ["ReduceOp", "ProcessGroup", "init_process_group", "destroy_process_group", "new_group",
            "is_initialized", "is_available", "get_rank", "get_world_size", "launched_by_mpi",
            "default_group"]
 
@@ -123,6 +123,27 @@ def _nccl_communicator(comm):
     _backend.cupy().cuda.Device(comm.Get_rank() % cupy.cuda.runtime.getDeviceCount()).use()
     uid = comm.bcast(nccl.get_unique_id() if comm.Get_rank() == 0 else None, root=0)
     return nccl.NcclCommunicator(comm.Get_size(), uid, comm.Get_rank())
+
+
+def new_group(ranks) -> ProcessGroup | None:
+    """A group of some of the default group's ranks (every rank must call it, with the same
+    list); None on the ranks outside it. Its ranks are numbered 0.. in the order of ``ranks``
+    (``torch.distributed.new_group``). Collectives take it as ``group=``."""
+    parent = default_group()
+    ranks = [int(r) for r in ranks]
+    if sorted(set(ranks)) != sorted(ranks) or not all(0 <= r < parent.world_size
+                                                      for r in ranks):
+        raise ValueError(f"new_group: ranks {ranks} must be distinct ranks of a group of "
+                         f"{parent.world_size}")
+    if parent.comm is None:
+        return parent if ranks == [0] else None
+    MPI = _mpi()
+    inside = parent.rank in ranks
+    comm = parent.comm.Split(0 if inside else MPI.UNDEFINED,
+                             ranks.index(parent.rank) if inside else 0)
+    if not inside:
+        return None
+    return ProcessGroup("mpi", comm, timeout=parent.timeout)
 
 
 def destroy_process_group() -> None:
