@@ -175,6 +175,38 @@ def hybrid(group):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-6)
 
 
+def sync_batchnorm(group):
+    """SyncBatchNorm on each rank's share of a batch: outputs, input gradients, parameter
+    gradients (summed over the ranks, as DDP would before averaging) and running statistics
+    equal one BatchNorm over the whole batch."""
+    r, n = group.rank, group.world_size
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8 * n, 3, 5)).astype(np.float64) * 2 + 1
+    upstream = rng.standard_normal(x.shape)
+    reference = nn.BatchNorm1d(3, dtype=mg.float64)
+    xr = mg.tensor(x, requires_grad=True)
+    ref_out = reference(xr)
+    (ref_out * mg.tensor(upstream)).sum().backward()
+    sync = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm1d(3,
+                                                                                dtype=mg.float64)))
+    share = slice(8 * r, 8 * (r + 1))
+    xs = mg.tensor(x[share], requires_grad=True)
+    out = sync(xs)
+    (out * mg.tensor(upstream[share])).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref_out.detach().numpy()[share],
+                               atol=1e-10)
+    layer = sync[0]
+    assert isinstance(layer, nn.SyncBatchNorm)
+    np.testing.assert_allclose(xs.grad.numpy(), xr.grad.numpy()[share], atol=1e-10)
+    for name in ("weight", "bias"):
+        g = getattr(layer, name).grad
+        dist.all_reduce(g, group=group)
+        np.testing.assert_allclose(g.numpy(), getattr(reference, name).grad.numpy(), atol=1e-10)
+    for name in ("running_mean", "running_var"):
+        np.testing.assert_allclose(getattr(layer, name).numpy(),
+                                   getattr(reference, name).numpy(), atol=1e-12)
+
+
 def fails_on_rank_1(group):
     if group.rank == 1:
         raise ValueError("a deliberate error on rank 1")
@@ -188,7 +220,7 @@ def timeout(group):
 
 
 CASES = {"collectives": collectives, "ddp": ddp_equivalence, "fit": fit_equivalence,
-         "pipeline": pipeline, "hybrid": hybrid,
+         "pipeline": pipeline, "hybrid": hybrid, "sync_batchnorm": sync_batchnorm,
          "fail": fails_on_rank_1,
          "timeout": timeout}
 

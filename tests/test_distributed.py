@@ -64,6 +64,16 @@ def test_bad_arguments_are_refused(single_group):
         dist.all_reduce(np.ones(2))
 
 
+def test_sync_batchnorm_alone_is_a_batchnorm(single_group):
+    mg.manual_seed(0)
+    x = mg.randn(6, 3, 4)
+    plain = nn.BatchNorm1d(3)
+    sync = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm1d(3)))[0]
+    assert isinstance(sync, nn.SyncBatchNorm)
+    np.testing.assert_allclose(sync(x).detach().numpy(), plain(x).detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(sync.running_var.numpy(), plain.running_var.numpy(), atol=1e-6)
+
+
 def test_uninitialized_and_backend_errors():
     dist.destroy_process_group()
     with pytest.raises(RuntimeError, match="has not been initialized"):
@@ -172,7 +182,7 @@ def _mpiexec(case, n=2, timeout=120):
 
 
 @needs_mpi
-@pytest.mark.parametrize("case", ["collectives", "ddp", "fit", "pipeline"])
+@pytest.mark.parametrize("case", ["collectives", "ddp", "fit", "pipeline", "sync_batchnorm"])
 def test_under_mpiexec(case):
     done, _ = _mpiexec(case)
     assert done.returncode == 0, done.stdout + done.stderr

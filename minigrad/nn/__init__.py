@@ -8,6 +8,7 @@ from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity,
                      LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
+from .parallel import SyncBatchNorm
 
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,
                      KLDivLoss, L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
@@ -18,5 +19,5 @@ __all__ = [
     "Embedding", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss", "KLDivLoss",
-    "functional", "init", "utils",
+    "SyncBatchNorm", "functional", "init", "parallel", "utils",
 ]
