@@ -211,3 +211,39 @@ def test_a_collective_times_out_instead_of_hanging():
     assert done.returncode != 0
     assert "rank 0 waited more than 3 s" in done.stderr, done.stderr
     assert seconds < 30
+
+
+# --- the example -------------------------------------------------------------------------------
+
+from test_examples import MNIST_DIR, needs_mnist  # noqa: E402
+
+
+def _example(*args, mpi=0):
+    env = dict(os.environ, MINIGRAD_DATA=MNIST_DIR or "", OPENBLAS_NUM_THREADS="1",
+               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    command = [sys.executable, os.path.join(REPO, "examples", "distributed_mnist.py"), "--quick",
+               *args]
+    if mpi:
+        command = [MPIEXEC, "-n", str(mpi)] + command
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@needs_mnist
+def test_example_one_process_and_two_agree():
+    alone = _example("--quiet")
+    assert "data parallel on 1 processes" in alone
+    if MPIEXEC is None or not dist.is_available():
+        pytest.skip("needs mpi4py and mpiexec for the 2-process run")
+    two = _example("--quiet", mpi=2)
+    # the two ranks' shares of each global batch are the one process's batch: same result
+    accuracy = [line.split()[2] for line in (alone + two).splitlines()
+                if line.startswith("test accuracy")]
+    assert len(accuracy) == 2 and accuracy[0] == accuracy[1], alone + two
+
+
+@needs_mnist
+@needs_mpi
+def test_example_hybrid_on_four_processes():
+    assert "2 pipelines x 2 stages trained" in _example("--hybrid", mpi=4)
