@@ -100,7 +100,8 @@ def test_two_loop_recursion_matches_the_transcription(seed, n, history_size, max
                          max_iter, history_size, steps=6)
     for want in expected:
         opt.step(closure)
-        np.testing.assert_allclose(w.data, want, rtol=1e-9, atol=1e-11)
+        # elementwise 1e-9, but an entry near 0 that cancels may differ by 1e-9 of the norm
+        np.testing.assert_allclose(w.data, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
         assert len(opt.state[w].get("old_dirs", [])) <= history_size
 
 
