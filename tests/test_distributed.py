@@ -247,3 +247,33 @@ def test_example_one_process_and_two_agree():
 @needs_mpi
 def test_example_hybrid_on_four_processes():
     assert "2 pipelines x 2 stages trained" in _example("--hybrid", mpi=4)
+
+
+def test_a_loader_state_between_epochs_loads_into_other_batches():
+    """A data-parallel run resumed with another number of processes cuts its batches otherwise:
+    between epochs that is allowed; in the middle of one it is refused."""
+    data = TensorDataset(np.arange(12.0)[:, None], np.arange(12))
+    two = DataLoader(data, batch_size=3, sampler=DistributedSampler(data, 2, 0, shuffle=False))
+    list(two)
+    one = DataLoader(data, batch_size=6, shuffle=True, seed=0)
+    with pytest.raises(ValueError, match="from a different loader"):
+        one.load_state_dict(two.state_dict())          # by default the same batches only
+    one.load_state_dict(two.state_dict(), allow_rebatch=True)
+    assert one.epoch == two.epoch
+    it = iter(two)
+    next(it)
+    with pytest.raises(ValueError, match="from a different loader"):
+        DataLoader(data, batch_size=6, shuffle=True, seed=0).load_state_dict(
+            two.state_dict(), allow_rebatch=True)
+
+
+def test_a_checkpoint_of_ddp_holds_the_plain_model(single_group, tmp_path):
+    from minigrad.training import load_checkpoint, save_checkpoint
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2))
+    ddp = nn.parallel.DistributedDataParallel(model)
+    save_checkpoint(tmp_path / "c.npz", ddp, None)
+    plain = nn.Sequential(nn.Linear(3, 2))
+    load_checkpoint(tmp_path / "c.npz", plain)          # no "module." prefix
+    np.testing.assert_array_equal(plain[0].weight.detach().numpy(),
+                                  model[0].weight.detach().numpy())

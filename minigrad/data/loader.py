@@ -165,9 +165,12 @@ class DataLoader:
             state["transform"] = self.transform.state_dict()
         return state
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, allow_rebatch: bool = False) -> None:
         """Restore :meth:`state_dict`: the next ``iter`` continues the saved epoch after the
-        batches it had handed out (or starts the next epoch if none were)."""
+        batches it had handed out (or starts the next epoch if none were). The state must come
+        from a loader of the same batches; with ``allow_rebatch``, a state saved between epochs
+        may come from another batch size or sampler (what a data-parallel run resumed with
+        another number of processes needs)."""
         expected = ("rng", "batches_done", "epoch", "num_samples", "batch_size", "shuffle",
                     "drop_last")
         missing = [k for k in expected if k not in state]
@@ -175,6 +178,10 @@ class DataLoader:
             raise KeyError(f"DataLoader.load_state_dict: missing key(s) {missing}")
         mine = {"num_samples": len(self.dataset), "batch_size": self.batch_size,
                 "shuffle": self.shuffle, "drop_last": self.drop_last}
+        if allow_rebatch and int(state["batches_done"]) == 0:
+            # between epochs the batches may be cut otherwise: a data-parallel run resumed
+            # with another number of processes (a sampler instead of shuffle, another batch)
+            del mine["batch_size"], mine["shuffle"]
         different = [f"{k}: saved {state[k]!r}, this loader {v!r}" for k, v in mine.items()
                      if state[k] != v]
         if different:

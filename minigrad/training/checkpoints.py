@@ -43,7 +43,7 @@ def save_checkpoint(path, model, optimizer, scheduler=None, train_loader=None, e
         "version": _CHECKPOINT_VERSION,
         "epoch": epoch,
         "step": step,
-        "model": model.state_dict(),
+        "model": _unwrapped(model).state_dict(),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "rng": serialization.get_rng_state(),
@@ -54,8 +54,46 @@ def save_checkpoint(path, model, optimizer, scheduler=None, train_loader=None, e
                       for cb in callbacks],
         "fit": fit_state,
         "extra": extra,
+        "processes": _processes(),
     }
     serialization.save(checkpoint, path)
+
+
+def _processes() -> int:
+    """The number of processes of the data-parallel job running (1 without one)."""
+    from ._helpers import _process_group
+    group = _process_group()
+    return 1 if group is None else group.world_size
+
+
+def _restore_loader(checkpoint: dict, key: str, loader, path: str) -> None:
+    """A loader's saved state; from a job of another number of processes only between epochs
+    (its batches were cut otherwise)."""
+    if loader is None:
+        return
+    saved = checkpoint.get(key)
+    if saved is None:
+        raise CheckpointError(f"load_checkpoint: {path!r} holds no {key} state, but a {key} "
+                              f"was given to restore")
+    processes, now = int(checkpoint.get("processes", 1)), _processes()
+    if processes == now:
+        loader.load_state_dict(saved)
+        return
+    if saved["batches_done"]:
+        raise CheckpointError(f"load_checkpoint: {path!r} was saved in the middle of an epoch "
+                              f"by {processes} process(es); it resumes only with {processes} "
+                              f"(this run has {now})")
+    loader.load_state_dict(saved, allow_rebatch=True)
+
+
+def _unwrapped(model):
+    """The model a DistributedDataParallel wraps (its checkpoints hold the plain model's keys,
+    so a run resumes with any number of processes, or none); other models unchanged."""
+    import sys
+    parallel = sys.modules.get("minigrad.nn.parallel.distributed")
+    if parallel is not None and isinstance(model, parallel.DistributedDataParallel):
+        return model.module
+    return model
 
 
 def _restore(checkpoint: dict, key: str, target, path: str) -> None:
@@ -110,11 +148,11 @@ def _restore_checkpoint(checkpoint, path, model, optimizer, scheduler, train_loa
         raise ValueError(f"load_checkpoint: {path!r} holds the states of callbacks "
                          f"{saved_types}, but {given_types} were given; pass the same "
                          f"callbacks in the same order")
-    model.load_state_dict(checkpoint["model"])
+    _unwrapped(model).load_state_dict(checkpoint["model"])
     _restore(checkpoint, "optimizer", optimizer, path)
     _restore(checkpoint, "scheduler", scheduler, path)
-    _restore(checkpoint, "train_loader", train_loader, path)
-    _restore(checkpoint, "val_loader", val_loader, path)
+    _restore_loader(checkpoint, "train_loader", train_loader, path)
+    _restore_loader(checkpoint, "val_loader", val_loader, path)
     for cb, s in zip(callbacks, saved):
         cb.load_state_dict(s["state"])
     if restore_rng:
