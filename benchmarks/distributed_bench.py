@@ -5,7 +5,8 @@ gradients, and throughput for 1, 2 and 4 processes (the targets of the distribut
 
 launches itself under ``mpiexec -n P`` for each P and collects rank 0's report. Each run:
 
-- equivalence: the MLP 784-512-256-10 on MNIST images (random data of their shape when the IDX files are not found), a
+- equivalence: the MLP 784-512-256-10 on MNIST images (random data of that shape without the
+  IDX files), a
   global batch of 128 split evenly over the P ranks (DistributedSampler without shuffling, so
   the order is deterministic), 100 SGD-momentum steps; rank 0 also trains one process on the
   whole batches and reports the largest parameter difference;
