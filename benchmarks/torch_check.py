@@ -7,7 +7,8 @@ compares, in float64, convolution and pooling (values and every gradient, with s
 padding, dilation and count_include_pad) and every optimizer with all its options on, for
 20 steps, with ``torch.nn.functional`` and ``torch.optim``; L-BFGS (with and without the
 strong-Wolfe line search) on Rosenbrock 2-d and 100-d and a full-batch logistic regression
-for 50 steps (see :func:`check_lbfgs`); and the learning-rate schedules over 120 steps.
+for 50 steps (see :func:`check_lbfgs`); the learning-rate schedules over 120 steps; and
+quantization: quantize/fake-quantize and every observer's (scale, zero_point) in float32.
 Prints one line per check and exits 1 on a disagreement.
 
     python benchmarks/torch_check.py --json benchmarks/results/torch_check.json
@@ -31,6 +32,7 @@ from minigrad.nn import Parameter  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
 
 from benchmarks import full_batch_problems as problems  # noqa: E402
+from benchmarks import torch_check_sequence as sequence  # noqa: E402
 
 TOLERANCE = dict(rtol=1e-10, atol=1e-10)
 
@@ -307,6 +309,107 @@ def check_schedulers(torch) -> list:
     return results
 
 
+# ---------------------------------------------------------------------------------------------
+# Quantization: quantize/fake-quantize (values and straight-through gradients) and every
+# observer's (scale, zero_point), bit for bit in float32, on random data with ties and outliers
+
+def _quantization_inputs():
+    rng = np.random.default_rng(12)
+    ties = (np.arange(-40, 40) * 0.5).astype(np.float32)             # x / s exactly .5
+    normal = (rng.standard_normal(5000) * 3 + 0.4).astype(np.float32)
+    outliers = np.concatenate([normal, [60.0, -35.0]]).astype(np.float32)
+    return {"ties": ties, "normal": normal, "outliers": outliers,
+            "positive": np.abs(normal), "negative": -np.abs(normal) - 1,
+            "constant": np.full(64, 2.5, np.float32)}
+
+
+def check_quantization(torch) -> list:
+    import minigrad.quantization as Q
+    tq = torch.ao.quantization
+    results = []
+    inputs = _quantization_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # torch's deprecation notices for quantized tensors
+        for name, x in inputs.items():
+            t = torch.tensor(x, dtype=torch.float32)
+            for scale, zp, dtype, tdtype in ((1.0, 3, "quint8", torch.quint8),
+                                              (0.037, -5, "qint8", torch.qint8),
+                                              (1 / 3, 0, "qint8", torch.qint8)):
+                mine = Q.quantize_per_tensor(mg.tensor(x), scale, zp, dtype).int_repr
+                theirs = torch.quantize_per_tensor(t, scale, zp, tdtype).int_repr().numpy()
+                lo, hi = Q.qrange(dtype)
+                xt = t.clone().requires_grad_(True)
+                yt = torch.fake_quantize_per_tensor_affine(xt, scale, zp, lo, hi)
+                yt.sum().backward()
+                xm = mg.tensor(x, requires_grad=True)
+                ym = Q.fake_quantize_per_tensor_affine(xm, scale, zp, lo, hi)
+                ym.sum().backward()
+                ok = (np.array_equal(mine, theirs) and np.array_equal(ym.data, yt.detach().numpy())
+                      and np.array_equal(xm.grad.data, xt.grad.numpy()))
+                results.append((f"quantize/fake_quantize per tensor {name} s={scale:.3g} "
+                                f"z={zp} {dtype}: values and gradient equal", ok))
+        x = inputs["normal"][:4800].reshape(4, 30, 40)
+        s = np.array([0.01, 0.02, 0.05, 0.11], np.float32)
+        z = np.array([0, 3, -4, 7])
+        mine = Q.quantize_per_channel(mg.tensor(x), s, z, 0, "qint8").int_repr
+        theirs = torch.quantize_per_channel(torch.tensor(x), torch.tensor(s), torch.tensor(z),
+                                            0, torch.qint8).int_repr().numpy()
+        xt = torch.tensor(x, requires_grad=True)
+        yt = torch.fake_quantize_per_channel_affine(xt, torch.tensor(s),
+                                                    torch.tensor(z, dtype=torch.int32), 0,
+                                                    -128, 127)
+        yt.sum().backward()
+        xm = mg.tensor(x, requires_grad=True)
+        ym = Q.fake_quantize_per_channel_affine(xm, s, z, 0, -128, 127)
+        ym.sum().backward()
+        results.append(("quantize/fake_quantize per channel: values and gradient equal",
+                        np.array_equal(mine, theirs) and np.array_equal(ym.data, yt.detach().numpy())
+                        and np.array_equal(xm.grad.data, xt.grad.numpy())))
+        observers = [
+            ("MinMaxObserver", {}, {}),
+            ("MinMaxObserver", dict(dtype="qint8", qscheme="per_tensor_symmetric"),
+             dict(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric)),
+            ("MinMaxObserver", dict(dtype="qint8", qscheme="per_tensor_symmetric",
+                                    reduce_range=True),
+             dict(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric, reduce_range=True)),
+            ("MinMaxObserver", dict(dtype="quint8", qscheme="per_tensor_symmetric"),
+             dict(dtype=torch.quint8, qscheme=torch.per_tensor_symmetric)),
+            ("MovingAverageMinMaxObserver", dict(averaging_constant=0.1, reduce_range=True),
+             dict(averaging_constant=0.1, reduce_range=True)),
+            ("PerChannelMinMaxObserver", dict(ch_axis=1, dtype="qint8",
+                                              qscheme="per_channel_symmetric"),
+             dict(ch_axis=1, dtype=torch.qint8, qscheme=torch.per_channel_symmetric)),
+            ("PerChannelMinMaxObserver", dict(ch_axis=0), dict(ch_axis=0)),
+            ("MovingAveragePerChannelMinMaxObserver", dict(ch_axis=0), dict(ch_axis=0)),
+            ("HistogramObserver", {}, {}),
+            ("HistogramObserver", dict(dtype="qint8", qscheme="per_tensor_symmetric"),
+             dict(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric)),
+            ("HistogramObserver", dict(reduce_range=True), dict(reduce_range=True)),
+        ]
+        rng = np.random.default_rng(3)
+        for data_name in ("normal", "outliers", "positive", "negative", "constant"):
+            base = inputs[data_name]
+            batches = [(base[: 4800] if base.size >= 4800 else np.resize(base, 4800))
+                       .reshape(6, 800) * np.float32(1 + 0.3 * i) + np.float32(0.2 * i)
+                       for i in range(3)]
+            if data_name == "constant":
+                batches = [np.full((6, 800), 2.5, np.float32)] * 3
+            for cls_name, kw, tkw in observers:
+                mine, theirs = getattr(Q, cls_name)(**kw), getattr(tq, cls_name)(**tkw)
+                for b in batches:
+                    mine(mg.tensor(b.astype(np.float32)))
+                    theirs(torch.tensor(b.astype(np.float32), dtype=torch.float32))
+                ms, mz = mine.calculate_qparams()
+                ts, tz = theirs.calculate_qparams()
+                ok = (np.allclose(np.reshape(ms, -1), ts.numpy(), rtol=1e-6, atol=0)
+                      and np.array_equal(np.reshape(mz, -1), tz.numpy()))
+                results.append((f"{cls_name}({', '.join(f'{k}={v}' for k, v in kw.items())}) "
+                                f"on {data_name}: scale {np.reshape(ms, -1)[0]:.6g} vs "
+                                f"{float(ts.reshape(-1)[0]):.6g}, zero_point "
+                                f"{int(np.reshape(mz, -1)[0])} vs {int(tz.reshape(-1)[0])}", ok))
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -318,7 +421,8 @@ def main(argv=None) -> int:
         return 0
     torch.set_default_dtype(torch.float64)
     results = (check_conv_and_pooling(torch) + check_optimizers(torch) + check_lbfgs(torch)
-               + check_schedulers(torch))
+               + check_schedulers(torch) + check_quantization(torch)
+               + sequence.check_recurrent(torch) + sequence.check_attention(torch))
     for name, ok in results:
         print(f"{'ok  ' if ok else 'FAIL'} {name}")
     failed = sum(not ok for _, ok in results)

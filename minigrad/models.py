@@ -2,6 +2,8 @@
 
 - :func:`mlp`: a multilayer perceptron of any depth, with optional batch norm and dropout.
 - :func:`lenet5`: LeNet-5 for 1x28x28 images (MNIST), with optional batch norm and dropout.
+- :func:`lstm_classifier` and :func:`transformer_classifier`: sequence classifiers (float
+  features or token ids, batch first), modules of their own rather than Sequentials.
 
 Both return plain ``nn.Sequential`` models, so ``print(model)`` shows every layer and
 ``model.state_dict()`` keys are ``'0.weight'``, ``'0.bias'``, ... (index of the layer in the
@@ -13,8 +15,10 @@ from __future__ import annotations
 import numbers
 
 from . import nn
+from .tensor import cat, tensor
 
-__all__ = ["mlp", "lenet5", "ACTIVATIONS"]
+__all__ = ["mlp", "lenet5", "lstm_classifier", "transformer_classifier", "LSTMClassifier",
+           "TransformerClassifier", "ACTIVATIONS"]
 
 #: Activation names accepted by :func:`mlp`, mapped to their layer class.
 ACTIVATIONS = {
@@ -142,3 +146,94 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.0,
               + dense_block(16 * 5 * 5, 120) + dense_block(120, 84)
               + [nn.Linear(84, num_classes)])
     return nn.Sequential(*layers)
+
+
+# --- sequence classifiers --------------------------------------------------------------------
+
+
+def _gather_rows(x, lengths):
+    """x[n, lengths[n] - 1] for each n of x (N, L, F): the last valid step of each sequence."""
+    rows = tensor(list(range(x.shape[0])), device=x.device)
+    return x[rows, lengths - 1]
+
+
+class LSTMClassifier(nn.Module):
+    """[Embedding] -> LSTM (batch first) -> the last layer's state at each sequence's last step
+    -> [Dropout] -> Linear -> logits. forward(x, lengths=None): x (N, L, input_size) floats, or
+    (N, L) token ids when built with ``vocab_size``; ``lengths`` (N,) picks each sequence's
+    last valid step of the output (with ``bidirectional``, the backward direction then starts
+    on the padding: pad short sequences at the front instead, or give no lengths)."""
+
+    def __init__(self, input_size, hidden_size, num_classes, num_layers=1,
+                 bidirectional=False, dropout=0.0, vocab_size=None):
+        super().__init__()
+        owner = "lstm_classifier"
+        hidden_size = _check_positive_int(hidden_size, "hidden_size", owner)
+        p = _check_dropout(dropout, owner)
+        self.embedding = None if vocab_size is None else nn.Embedding(vocab_size, input_size)
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True,
+                            dropout=p if num_layers > 1 else 0.0, bidirectional=bidirectional)
+        self.dropout = nn.Dropout(p)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1),
+                              _check_positive_int(num_classes, "num_classes", owner))
+
+    def forward(self, x, lengths=None):
+        if self.embedding is not None:
+            x = self.embedding(x)
+        output, (h_n, _) = self.lstm(x)
+        if lengths is None:
+            directions = 2 if self.lstm.bidirectional else 1
+            last = cat([h_n[-2], h_n[-1]], dim=-1) if directions == 2 else h_n[-1]
+        else:
+            last = _gather_rows(output, lengths)
+        return self.head(self.dropout(last))
+
+
+def lstm_classifier(input_size, hidden_size, num_classes, num_layers=1, bidirectional=False,
+                    dropout=0.0, vocab_size=None) -> LSTMClassifier:
+    """An :class:`LSTMClassifier`: (N, L, input_size) (or token ids) -> logits (N, classes).
+    For sequential MNIST: ``lstm_classifier(28, 128, 10)`` reads the 28 rows as 28 steps."""
+    return LSTMClassifier(input_size, hidden_size, num_classes, num_layers, bidirectional,
+                          dropout, vocab_size)
+
+
+class TransformerClassifier(nn.Module):
+    """Linear(input_size, d_model) (or Embedding of ``vocab_size``) + sinusoidal positions ->
+    TransformerEncoder (batch first, ``norm_first``) -> LayerNorm -> mean over the
+    non-padding positions -> Linear -> logits. forward(x, padding_mask=None), padding_mask
+    (N, L) True at padding."""
+
+    def __init__(self, input_size, num_classes, d_model=64, nhead=4, num_layers=2,
+                 dim_feedforward=None, dropout=0.1, max_len=1024, vocab_size=None,
+                 activation="gelu"):
+        super().__init__()
+        owner = "transformer_classifier"
+        d_model = _check_positive_int(d_model, "d_model", owner)
+        p = _check_dropout(dropout, owner)
+        self.input = (nn.Linear(input_size, d_model) if vocab_size is None
+                      else nn.Embedding(vocab_size, d_model))
+        self.position = nn.PositionalEncoding(d_model, max_len, dropout=p, batch_first=True)
+        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward or 4 * d_model, p,
+                                           activation=activation, batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, _check_positive_int(num_classes, "num_classes", owner))
+
+    def forward(self, x, padding_mask=None):
+        h = self.position(self.input(x))
+        h = self.norm(self.encoder(h, src_key_padding_mask=padding_mask))
+        if padding_mask is None:
+            pooled = h.mean(1)
+        else:  # the mean over real positions only
+            keep = (~padding_mask).to(h.dtype).unsqueeze(-1)
+            pooled = (h * keep).sum(1) / keep.sum(1).clamp(min=1.0)
+        return self.head(pooled)
+
+
+def transformer_classifier(input_size, num_classes, d_model=64, nhead=4, num_layers=2,
+                           dim_feedforward=None, dropout=0.1, max_len=1024, vocab_size=None,
+                           activation="gelu") -> TransformerClassifier:
+    """A :class:`TransformerClassifier`: (N, L, input_size) (or token ids) -> logits."""
+    return TransformerClassifier(input_size, num_classes, d_model, nhead, num_layers,
+                                 dim_feedforward, dropout, max_len, vocab_size, activation)

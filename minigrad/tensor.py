@@ -298,6 +298,13 @@ class Tensor:
         elif not self._requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require grad")
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return value
+        replaces the gradient (on a leaf, before it is accumulated into ``.grad``). Returns a
+        handle whose ``remove()`` unregisters it. Rules: :mod:`minigrad.autograd.hooks`."""
+        from .autograd.hooks import register_tensor_hook
+        return register_tensor_hook(self, hook)
+
     @property
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn._retained is not None

@@ -277,3 +277,26 @@ def test_a_checkpoint_of_ddp_holds_the_plain_model(single_group, tmp_path):
     load_checkpoint(tmp_path / "c.npz", plain)          # no "module." prefix
     np.testing.assert_array_equal(plain[0].weight.detach().numpy(),
                                   model[0].weight.detach().numpy())
+
+
+@needs_mpi
+def test_the_train_command_under_mpiexec(tmp_path):
+    """mpiexec -n 2 python -m minigrad train: one global result printed once, outputs written
+    by rank 0 only, and a resume of its checkpoint by one process."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1",
+               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    flags = ["--samples", "400", "--epochs", "3", "--batch-size", "32", "--no-progress",
+             "--checkpoint", str(tmp_path / "run.ckpt")]
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "minigrad", "train",
+                           "--out", str(tmp_path / "two"), "--max-steps", "26", *flags],
+                          capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("test accuracy") == 1, done.stdout
+    assert "(2 processes, 16 samples each)" in done.stdout, done.stdout
+    assert sorted(os.listdir(tmp_path / "two"))[:2] == ["config.json", "history.csv"]
+    again = subprocess.run([sys.executable, "-m", "minigrad", "train", "--out",
+                            str(tmp_path / "one"), "--resume", str(tmp_path / "run.ckpt"),
+                            *flags], capture_output=True, text=True, env=env, timeout=180)
+    assert again.returncode == 0, again.stdout + again.stderr
+    history = (tmp_path / "one" / "history.csv").read_text().splitlines()
+    assert len(history) == 1 + 3          # the 2 epochs of the 2 processes, then a third

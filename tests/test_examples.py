@@ -172,3 +172,25 @@ def test_mnist_example_without_data_explains(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "MNIST not found" in proc.stderr and "train-images-idx3-ubyte" in proc.stderr
+
+
+def test_adding_problem_beats_the_baseline():
+    out = run_example("adding_problem")
+    rows = table_rows(out, ("LSTM", "GRU"))
+    assert set(rows) == {"LSTM", "GRU"}, out
+    assert min(r[2] for r in rows.values()) < 0.1, out  # T = 20; the baseline is 0.167
+
+
+@needs_mnist
+def test_sequential_mnist():
+    out = run_example("sequential_mnist", "--data-dir", MNIST_DIR, "--no-progress")
+    accuracy = float(re.search(r"test accuracy\s+([\d.]+)", out).group(1))
+    assert accuracy > 0.3, out     # 2,000 images, 3 epochs, hidden 32; chance is 0.1
+
+
+def test_char_lm_learns_below_a_uniform_guess():
+    out = run_example("char_lm")
+    uniform = float(re.search(r"uniform guess: ([\d.]+) bits/char", out).group(1))
+    rows = table_rows(out, ("lstm", "transformer"))
+    assert rows["lstm"][2] < uniform - 0.5 and rows["transformer"][2] < uniform, out
+    assert "--- lstm sample" in out and "--- transformer sample" in out

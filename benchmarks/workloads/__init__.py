@@ -6,3 +6,4 @@ Builders import their engine's library inside, never at module level.
 """
 
 from . import mlp, lenet, optim, chain, imports  # noqa: F401  (registration happens on import)
+from . import sequence  # noqa: F401

@@ -156,6 +156,7 @@ class Function:
     """Base class of every differentiable op; see the module docstring for how to write one."""
 
     _retained = None  # weakref to an output that called retain_grad()
+    _tensor_hooks = None  # the output's Tensor.register_hook hooks (autograd/hooks.py)
     returns_view = False  # True where forward may return a view of its first input
     # Backward refuses to run if an input changed in place since the op. (A PyTorch-style
     # Function checks only the tensors it saved, as PyTorch does: see autograd/function.py.)
@@ -349,6 +350,12 @@ def _raise_modified(fn):
 
 
 def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
+    if _autocast_depth and _autocast_mode.get() is not None:
+        token = _autocast_mode.set(None)  # backward ops run in the dtypes forward chose
+        try:
+            return _run_backward(roots, root_grads, retain_graph, create_graph, sink)
+        finally:
+            _autocast_mode.reset(token)
     grads = sink.frontier  # Function -> its output's gradient, summed over consumers so far
     leaf_roots = []
     for t, g in zip(roots, root_grads):
@@ -359,10 +366,17 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
             grads[t.grad_fn] = grads[t.grad_fn] + g
         else:
             grads[t.grad_fn] = g
+    # Leaves with Tensor hooks (rare): their gradients wait in `hooked` until complete.
+    hooked = _PendingLeaves(roots, _leaf_hooks) if _leaf_hooks else None
+    node_hooks = _node_hooks_registered  # False until a non-leaf tensor gets a hook
     with set_grad_enabled(create_graph):
         for t, g in leaf_roots:
+            if hooked is not None and id(t) in _leaf_hooks:
+                g = _call_tensor_hooks(_leaf_hooks[id(t)].hooks, g)
             sink.put(t, id(t), g, False)
         if not grads:
+            if hooked is not None:
+                hooked.flush(sink)
             return
         # Functions run newest first: every consumer of a Function was created after it, so by
         # the time the newest waiting Function runs, all its consumers have added their parts
@@ -373,6 +387,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
         while heap:
             fn = waiting.pop(heappop(heap))
             grad = grads.pop(fn)
+            if node_hooks and fn._tensor_hooks is not None:
+                grad = _call_tensor_hooks(fn._tensor_hooks, grad)
             inputs = fn.inputs
             if capture is not None:
                 if fn in capture:
@@ -414,6 +430,9 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                     else:
                         grads[producer] = prev + g
                     continue
+                if hooked is not None and t in hooked:
+                    hooked.deliver(t, g, sink)
+                    continue
                 if capture is None:
                     leaf_grad = t.grad
                     if leaf_grad is not None and not (create_graph or leaf_grad._requires_grad):
@@ -427,6 +446,8 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, sink):
                     # A block returned twice (a + a, slices of one array): not adoptable.
                     shareable = blocks.count(blocks[i]) == 1
                 sink.put(t, id(t), g, shareable)
+        if hooked is not None:
+            hooked.flush(sink)
 
 
 def _checked_grad(fn, i, g, t):
@@ -538,6 +559,17 @@ def __getattr__(name):
 
 
 Tensor = None  # set by tensor.py, which imports this module first
+# Tensor hooks (autograd/hooks.py, imported by the first register_hook): the leaves' hooks by
+# id(leaf) (an entry leaves with its tensor), the two helpers the backward pass calls only
+# when a hook exists, and whether a non-leaf tensor ever got one (until then backward does not
+# look for hooks on its nodes).
+_leaf_hooks = {}
+_call_tensor_hooks = _PendingLeaves = None
+_node_hooks_registered = False
+# amp.autocast (minigrad/amp.py): this thread's dtype (None: off) and how many autocast blocks
+# are open in all threads (0: backward need not look).
+_autocast_mode = contextvars.ContextVar("minigrad_autocast", default=None)
+_autocast_depth = 0
 _new_object = object.__new__
 _next_sequence = itertools.count().__next__
 

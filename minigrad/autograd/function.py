@@ -132,6 +132,7 @@ class _Node:
     """
 
     _retained = None
+    _tensor_hooks = None  # Tensor.register_hook on this node's output (autograd/hooks.py)
     checks_input_versions = False  # ctx.saved_tensors checks what was saved, as in PyTorch
     function = None  # the user's Function class (set on each subclass)
 
@@ -241,6 +242,7 @@ class OutputSlot:
     that node as ``{index: gradient}``."""
 
     _retained = None
+    _tensor_hooks = None
     checks_input_versions = True
 
     @classmethod

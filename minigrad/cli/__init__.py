@@ -23,7 +23,10 @@ from . import gradcheck, summary, train
 from .train import run_training  # noqa: F401
 
 #: The command modules, in the order the help lists them.
-COMMANDS = (gradcheck, train, summary)
+from . import audit, explain, formulas, graph  # noqa: E402  (the learning aids, issue 17)
+from . import tune  # noqa: E402  (hyper-parameter search, issue 13)
+from . import quantize  # noqa: E402  (int8 quantization, issue 12)
+COMMANDS = (gradcheck, train, summary, explain, formulas, audit, graph, tune, quantize)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -140,6 +140,35 @@ def add_parser(commands) -> None:
                             "(the defaults)")
     group.add_argument("--plateau-patience", type=arguments.nonnegative_int, metavar="EPOCHS",
                        help="plateau: epochs without improvement before a decay (default 2)")
+    group.add_argument("--power", type=arguments.positive_float,
+                       help="polynomial (PolynomialLR to 0 at the last epoch): the exponent "
+                            "of (1 - t/T) (default 1: linear)")
+    group.add_argument("--decay-rate", type=arguments.positive_float, metavar="K",
+                       help="inverse-time (InverseTimeDecay): lr_t = lr / (1 + K*t), t in "
+                            "epochs (default 0.1)")
+    group.add_argument("--pct-start", type=arguments.open_fraction, metavar="F",
+                       help="onecycle (OneCycleLR, peak --lr): fraction of the epochs spent "
+                            "rising (default 0.3)")
+    group.add_argument("--div-factor", type=arguments.positive_float, metavar="D",
+                       help="onecycle: the start is lr/D (default 25)")
+    group.add_argument("--final-div-factor", type=arguments.positive_float, metavar="D",
+                       help="onecycle: the end is lr/(25*D) with the default --div-factor "
+                            "(default 1e4)")
+    group.add_argument("--t0", type=arguments.positive_int, metavar="EPOCHS",
+                       help="warm-restarts (CosineAnnealingWarmRestarts): epochs of the first "
+                            "cosine cycle (default epochs // 4)")
+    group.add_argument("--t-mult", type=arguments.positive_int, metavar="M",
+                       help="warm-restarts: each cycle is M times longer (default 1)")
+    group.add_argument("--eta-min", type=arguments.nonnegative_float, metavar="LR",
+                       help="cosine, warm-restarts: the lowest rate (default 0)")
+    group.add_argument("--base-lr", type=arguments.positive_float, metavar="LR",
+                       help="cyclic (CyclicLR, no momentum cycling): the bottom of the cycle; "
+                            "--lr is its top (default lr/10)")
+    group.add_argument("--step-size-up", type=arguments.positive_int, metavar="EPOCHS",
+                       help="cyclic: epochs from bottom to top, and back (default epochs // 4)")
+    group.add_argument("--cyclic-mode", choices=("triangular", "triangular2", "exp_range"),
+                       help="cyclic: constant amplitude, halved each cycle, or times "
+                            "gamma^t (with --gamma, default 0.9) (default triangular)")
     group.add_argument("--warmup-epochs", type=arguments.nonnegative_int, metavar="N",
                        help="linear warm-up (LinearLR from lr/(N+1) to lr over N epochs), then "
                             "the schedule (SequentialLR) (default 0)")
@@ -164,6 +193,30 @@ def add_parser(commands) -> None:
     group.add_argument("--max-steps", type=arguments.positive_int, metavar="N",
                        help="stop training after N optimizer steps (then evaluate and write "
                             "the outputs as usual), e.g. to simulate an interrupted run")
+    group.add_argument("--distributed", action="store_true",
+                       help="train data-parallel over the processes of an MPI job (on by itself "
+                            "under mpiexec): --batch-size is then the global batch, and only "
+                            "rank 0 prints and writes")
+    group.add_argument("--amp", action="store_true",
+                       help="mixed precision: autocast (matmuls and convolutions in float16, "
+                            "reductions, softmax and the loss in float32) with dynamic loss "
+                            "scaling (GradScaler); fast on a GPU, slower than float32 on the "
+                            "CPU (no float16 BLAS: emulated)")
+    group.add_argument("--watch-gradients", action="store_true",
+                       help="record per-layer gradient norms, update/weight ratios and dead "
+                            "ReLUs each epoch; warn once per layer on vanishing, exploding or "
+                            "non-finite gradients (results.json, gradient_flow.png)")
+
+    group = train.add_argument_group("knowledge distillation (Hinton et al. 2015)")
+    group.add_argument("--teacher", metavar="PATH",
+                       help="train against this teacher too: the model.npz of an earlier run "
+                            "on the same data (its config.json beside it); the loss becomes "
+                            "alpha*T^2*KL(teacher || student at temperature T) + "
+                            "(1-alpha)*cross-entropy")
+    group.add_argument("--temperature", type=arguments.positive_float, metavar="T",
+                       help="softmax temperature of the distillation term (default 4)")
+    group.add_argument("--alpha", type=arguments.val_fraction, metavar="A",
+                       help="weight of the distillation term, in [0, 1) (default 0.9)")
 
     group = train.add_argument_group("pruning (global L1 magnitude over the Linear/Conv2d "
                                      "weights)")
@@ -374,6 +427,21 @@ def _one_shot_pruning(config: dict, t: Training, main: dict, resumed, fit_kwargs
     return history, t.tracker.state.step
 
 
+def _join_process_group(config: dict):
+    """Under an MPI launcher, or with --distributed, the run is data-parallel: join the job's
+    process group. Returns it when it has several processes, else None."""
+    from minigrad import distributed
+
+    if not (config["distributed"] or distributed.launched_by_mpi()):
+        return None
+    try:
+        group = (distributed.default_group() if distributed.is_initialized()
+                 else distributed.init_process_group())
+    except RuntimeError as exc:
+        raise ConfigError(f"a data-parallel run: {exc}") from None
+    return group if group.world_size > 1 else None
+
+
 def run_training(args) -> int:
     """The whole ``train`` command: returns the exit status (ConfigError for bad input)."""
     import minigrad as mg
@@ -382,6 +450,8 @@ def run_training(args) -> int:
 
     wall_start = time.perf_counter()
     config = resolve_config(args)
+    group = _join_process_group(config)
+    writer = group is None or group.rank == 0   # only rank 0 prints and writes files
     if config["threads"] is not None:
         try:
             mg.set_num_threads(config["threads"])
@@ -389,10 +459,11 @@ def run_training(args) -> int:
             raise ConfigError(f"--threads {config['threads']}: {exc}") from None
     resumed = read_resume(config) if config["resume"] else None
     quiet = config["quiet"]
-    say = (lambda *a, **k: None) if quiet else print
+    say = (lambda *a, **k: None) if quiet or not writer else print
     out = config["out"]
     try:
-        os.makedirs(out, exist_ok=True)
+        if writer:
+            os.makedirs(out, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out!r}: cannot create the folder ({exc.strerror})") from None
     if config["checkpoint"] is not None:
@@ -410,6 +481,8 @@ def run_training(args) -> int:
     say(f"optimizer: {_describe_optimizer(config)}")
     say(f"training: {config['epochs']} epochs of {len(t.train_loader)} batches of "
         f"{config['batch_size']} on {config['device']}"
+        + (f" ({group.world_size} processes, {config['batch_size'] // group.world_size} "
+           f"samples each)" if group is not None else "")
         + (f", resuming from {config['resume']}" if resumed else ""))
     fit_kwargs = dict(val_loader=t.val_loader, metrics=["accuracy"],
                       clip_grad_norm=config["clip_grad_norm"],
@@ -444,9 +517,24 @@ def run_training(args) -> int:
     train_time = sum(history.history.get("time", []))
     if finetune_history is not None:
         train_time += sum(finetune_history.history.get("time", []))
+    amp = next((cb for cb in t.callbacks if type(cb).__name__ == "AmpCallback"), None)
+    if amp is not None:  # --amp: the loss scale of every step and the skipped steps
+        results["amp"] = {"skipped_steps": amp.skipped_steps,
+                          "final_scale": amp.scaler.get_scale(),
+                          "scale_history": amp.scale_history}
+        say(f"mixed precision: {amp.skipped_steps} of {len(amp.scale_history)} steps skipped "
+            f"(inf/NaN gradients), final loss scale {amp.scaler.get_scale():g}")
+    monitor = next((cb for cb in t.callbacks if type(cb).__name__ == "GradientFlowMonitor"),
+                   None)
+    if monitor is not None:  # --watch-gradients: the per-layer records and the warnings
+        results["gradient_flow"] = monitor.to_dict()
+        say("gradient flow, last epoch:\n" + monitor.summary())
     results.update(test_loss=test["loss"], test_accuracy=test["accuracy"],
                    test_samples=len(data.y_test), train_time_s=train_time,
-                   epochs_run=len(history), optimizer_steps=steps)
+                   epochs_run=len(history), optimizer_steps=steps,
+                   processes=1 if group is None else group.world_size)
+    if not writer:
+        return 0
     history.to_json(os.path.join(out, "history.json"))
     history.to_csv(os.path.join(out, "history.csv"))
     written = ["history.json", "history.csv"]
@@ -454,11 +542,15 @@ def run_training(args) -> int:
         finetune_history.to_json(os.path.join(out, "finetune_history.json"))
         finetune_history.to_csv(os.path.join(out, "finetune_history.csv"))
         written += ["finetune_history.json", "finetune_history.csv"]
-    mg.save(t.model.state_dict(), os.path.join(out, "model.npz"))
+    mg.save(getattr(t.model, "module", t.model).state_dict(),   # without DDP's wrapper
+            os.path.join(out, "model.npz"))
     _write_json(os.path.join(out, "config.json"),
                 dict(config, minigrad_version=mg.__version__, input_shape=list(data.input_shape)))
     _write_json(os.path.join(out, "results.json"), results)
     written += ["model.npz", "config.json", "results.json"] + _plot_history(history, out)
+    if monitor is not None and monitor.records:  # the plot only where matplotlib is installed
+        plot = monitor.plot(os.path.join(out, "gradient_flow.png"), missing_ok=True)
+        written += [os.path.basename(plot)] if plot else []
 
     print(f"test accuracy {test['accuracy']:.2%} (loss {test['loss']:.4f}) on "
           f"{len(data.y_test)} {config['data']} test samples")

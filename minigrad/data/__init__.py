@@ -33,8 +33,11 @@ from .pipeline import Pipeline
 from .preprocessing import MinMaxScaler, SimpleImputer, StandardScaler
 from .resampling import (SMOTE, RandomOverSampler, RandomUnderSampler, WeightedRandomSampler,
                          nearest_neighbors)
+from .sequence import (PaddedBatch, PaddedSequenceDataset, TextDataset, Vocabulary,
+                       pad_collate, pad_sequence)
 from .selection import (RFE, SelectFromModel, SelectKBest, VarianceThreshold, f_classif,
                         f_regression, mutual_info_classif)
+from .splits import StratifiedKFold, train_val_test_split
 from .synthetic import RegressionData, make_blobs, make_moons, make_regression, make_spirals
 from .timeseries import (DecomposeResult, SlidingWindowDataset, detrend, difference,
                          exponential_smoothing, holt_linear, moving_average, seasonal_decompose)
@@ -42,6 +45,7 @@ from .timeseries import (DecomposeResult, SlidingWindowDataset, detrend, differe
 __all__ = [
     "DistributedSampler",
     "Dataset", "TensorDataset", "Subset", "DataLoader", "collate", "random_split", "KFold",
+    "StratifiedKFold", "train_val_test_split",
     "kfold_indices", "StandardScaler", "MinMaxScaler", "SimpleImputer", "RandomCrop",
     "RandomHorizontalFlip", "GaussianNoise", "Compose", "read_idx", "load_mnist", "IDXError",
     "make_regression", "make_moons", "make_spirals", "make_blobs", "RegressionData",
@@ -54,4 +58,7 @@ __all__ = [
     "VarianceThreshold", "SelectKBest", "RFE", "SelectFromModel", "f_classif", "f_regression",
     "mutual_info_classif", "LinearModel", "RandomRotation", "RandomAffine", "bilinear_resample",
     "ColorJitter", "RandomErasing", "Normalize",
+    # sequences
+    "pad_sequence", "pad_collate", "PaddedBatch", "PaddedSequenceDataset", "Vocabulary",
+    "TextDataset",
 ]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, _autocast_mode  # under amp.autocast Conv2d casts its inputs
 from ..backend import array_module, pooled_empty
 from ..tensor import Tensor
 
@@ -468,7 +468,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
         raise ValueError(f"{op}: bias must be a Tensor of shape ({weight.shape[0]},) for weight "
                          f"of shape {tuple(weight.shape)}, got {shape}")
     for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != input.dtype:
+        if t is not None and t.dtype != input.dtype and _autocast_mode.get() is None:
             raise TypeError(f"{op}: input is {input.dtype} but {name} is {t.dtype}; convert "
                             f"one of them (e.g. model.double() or x.float())")
     window = Window(tuple(weight.shape[2:]), _pair(stride, "stride", op, 1),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, deferred
+from ..autograd import _autocast_mode
 from ..tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -51,7 +52,9 @@ def _check_float_target(name, input, target):
     _check_tensor(name, "target", target)
     _check_device(name, "target", target, input)
     _check_same_shape(name, input, target)
-    if target.dtype != input.dtype:
+    if target.dtype != input.dtype and not (
+            target.dtype.kind == "f" and _autocast_mode.get() is not None):
+        # (under amp.autocast float16 and float32 meet here; the loss promotes to float32)
         kind = "a floating-point" if target.dtype.kind != "f" else f"a {input.dtype}"
         raise TypeError(f"{name}: target must be {kind} tensor like the input ({input.dtype}), "
                         f"got {target.dtype}; convert it (e.g. target.to(input.dtype))")

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
+from ..backend import array_module
+from ..autograd import _autocast_mode, no_grad  # under amp.autocast Linear casts its inputs
 from ..functions import activation as A
 from ..tensor import Tensor
 
@@ -96,7 +97,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not match weight "
                          f"of shape {w_shape} (expected ({w_shape[0]},))")
     for t, name in ((weight, "weight"), (bias, "bias")):
-        if t is not None and t.dtype != input.dtype:
+        if t is not None and t.dtype != input.dtype and _autocast_mode.get() is None:
             raise TypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}; "
                             f"convert one of them (e.g. model.double() or x.float())")
     if bias is None:
@@ -126,6 +127,105 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 def _random_dtype(dtype):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+# --- attention (the Modules are in nn/attention.py) -----------------------------------------
+
+def _masked_softmax(scores: Tensor, excluded) -> Tensor:
+    """softmax over the last dim, where rows whose every entry is -inf give weights 0.
+
+    ``excluded`` is the host-side answer to "is some row fully masked?" (None: no mask, so no
+    row can be). Without such a row it is the one fused softmax; with one, the composed form
+    e = exp(s - m) / Σ e with m = max(s) replaced by 0 in the empty rows and Σ e = 0 by 1.
+    """
+    if not excluded:
+        return scores.softmax(-1)
+    xp = array_module(scores.data)
+    row_max = scores.data.max(axis=-1, keepdims=True)
+    row_max = xp.where(xp.isneginf(row_max), xp.zeros_like(row_max), row_max)
+    e = (scores - Tensor._make(row_max)).exp()
+    total = e.sum(-1, keepdim=True)
+    empty = Tensor._make((total.data == 0).astype(total.data.dtype))
+    return e / (total + empty)
+
+
+def _attend(q, k, v, allowed=None, additive=None, dropout_p=0.0, scale=None):
+    """weights = softmax(q kᵀ · scale + mask), out = weights v; returns (out, weights).
+
+    ``allowed``: a bool array (True = take part), broadcast against the scores; ``additive``:
+    a float Tensor added to them. Rows with nothing allowed get weights 0.
+    """
+    head_dim = q.shape[-1]
+    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if additive is not None:
+        scores = scores + additive
+    fully_masked = False
+    if allowed is not None:  # the mask broadcasts against the scores
+        excluded = ~allowed
+        scores = scores.masked_fill(Tensor._make(excluded), float("-inf"))
+        fully_masked = bool(excluded.all(axis=-1).any())
+    if additive is not None and not fully_masked:
+        fully_masked = bool(array_module(scores.data).isneginf(scores.data).all(axis=-1).any())
+    weights = _masked_softmax(scores, fully_masked)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ v, weights
+
+
+def _causal(length, source_length, xp):
+    """True where query i may see key j: j ≤ i (the lower triangle, top-left aligned)."""
+    return xp.tril(xp.ones((length, source_length), dtype=bool))
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """softmax(Q Kᵀ · scale + M) V, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); scale defaults to
+    1/√E. ``attn_mask`` broadcasts to (..., L, S): bool (True = take part) or float (added to
+    the scores). ``is_causal``: query i sees keys 0..i (cannot be combined with a mask).
+    ``dropout_p`` drops attention weights (always, as PyTorch does: pass 0 in eval). A query
+    that may see no key gets weights 0 and output 0 (PyTorch's behaviour), not NaN.
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise ValueError(f"scaled_dot_product_attention: {name} must be a Tensor of at "
+                             f"least 2 dims, got "
+                             f"{tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {tuple(query.shape)}, key "
+                         f"{tuple(key.shape)} and value {tuple(value.shape)} do not fit "
+                         f"(expected (..., L, E), (..., S, E), (..., S, Ev))")
+    length, source = query.shape[-2], key.shape[-2]
+    xp = array_module(query.data)
+    allowed = additive = None
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, "
+                             "not both")
+        allowed = _causal(length, source, xp)
+    elif attn_mask is not None:
+        _check_mask("scaled_dot_product_attention", "attn_mask", attn_mask,
+                    query.shape[:-2] + (length, source))
+        if attn_mask.dtype == np.bool_:
+            allowed = attn_mask.data
+        else:
+            additive = attn_mask
+    return _attend(query, key, value, allowed, additive, dropout_p, scale)[0]
+
+
+def _check_mask(where, name, mask, scores_shape):
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{where}: {name} must be a Tensor, got {type(mask).__name__}")
+    try:
+        np.broadcast_shapes(tuple(mask.shape), tuple(scores_shape))
+    except ValueError:
+        raise ValueError(f"{where}: {name} of shape {tuple(mask.shape)} does not broadcast to "
+                         f"the attention scores {tuple(scores_shape)}") from None
+
+
+# --- multi-head attention --------------------------------------------------------------------
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -289,7 +389,9 @@ from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # 
                      cross_entropy, hinge_loss, huber_loss, kl_div, l1_loss, mse_loss,
                      multi_margin_loss, nll_loss)
 from ..functions.conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402
+from .distillation import distillation_loss  # noqa: E402
 
 __all__ += ["conv2d", "max_pool2d", "avg_pool2d", "mse_loss", "l1_loss", "huber_loss",
             "cross_entropy", "nll_loss", "binary_cross_entropy",
-            "binary_cross_entropy_with_logits", "hinge_loss", "multi_margin_loss", "kl_div"]
+            "binary_cross_entropy_with_logits", "hinge_loss", "multi_margin_loss", "kl_div",
+            "distillation_loss"]

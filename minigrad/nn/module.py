@@ -21,40 +21,23 @@ Names are dotted paths as in PyTorch (``hidden.weight``), which is how ``state_d
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import is_grad_enabled, no_grad
+from ..autograd.hooks import RemovableHandle
 from ..tensor import Tensor
 from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "RemovableHandle"]
 
 
+# False until some module gets a forward hook or a backward hook: until then a module call
+# checks only its forward pre-hooks (pruning uses them).
+_other_hooks_registered = False
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_pre_hook``; ``remove()`` unregisters the hook."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
 
 
 def _check_name(module, name, kind):
@@ -72,7 +55,9 @@ class Module:
     """Base class of every layer and model. Subclasses call ``super().__init__()`` first,
     assign parameters, buffers and child modules as attributes, and define ``forward``.
 
-    ``module(x)`` runs the forward pre-hooks, then ``forward(x)``.
+    ``module(x)`` runs, as PyTorch does: the forward pre-hooks (which may replace the
+    inputs), ``forward``, the forward hooks (which may replace the output); backward hooks,
+    if any, see the gradients of the call's inputs and outputs (nn/_backward_hooks.py).
     """
 
     training: bool
@@ -84,7 +69,11 @@ class Module:
         d["_buffers"] = OrderedDict()      # name -> Tensor or None
         d["_non_persistent"] = set()       # buffer names left out of state_dict
         d["_modules"] = OrderedDict()      # name -> Module or None
-        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()   # handle id -> hook(module, args)
+        d["_forward_hooks"] = OrderedDict()       # handle id -> hook(module, args, output)
+        d["_backward_hooks"] = OrderedDict()      # hook(module, grad_input, grad_output)
+        d["_backward_pre_hooks"] = OrderedDict()  # hook(module, grad_output)
+        d["_hooks_with_kwargs"] = set()           # ids of forward (pre-)hooks taking kwargs
 
     # --- registration ---------------------------------------------------------------------
 
@@ -175,20 +164,86 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward method")
 
     def __call__(self, *args, **kwargs):
-        hooks = self._forward_pre_hooks
-        if hooks:
-            for hook in list(hooks.values()):
+        if self._forward_pre_hooks or (_other_hooks_registered and (
+                self._forward_hooks or self._backward_hooks or self._backward_pre_hooks)):
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        with_kwargs = self._hooks_with_kwargs
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"{type(self).__name__}: a forward pre-hook with kwargs must return "
+                            f"None or a tuple (new_args, new_kwargs), got {result!r}")
+                    args, kwargs = result
+            else:
                 result = hook(self, args)
                 if result is not None:  # a hook may replace the inputs
                     args = result if isinstance(result, tuple) else (result,)
-        return self.forward(*args, **kwargs)
+        backward_hook = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            from ._backward_hooks import BackwardHook
+            backward_hook = BackwardHook(self)
+            args = backward_hook.setup_input_hook(args)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:  # a hook may replace the output
+                output = result
+        if backward_hook is not None:
+            output = backward_hook.setup_output_hook(output)
+        return output
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, args)`` before each forward; a non-None return value replaces
-        ``args`` (a tuple, or a single value meaning a one-element tuple)."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def _add_hook(self, table: str, hook, prepend: bool, with_kwargs: bool = False):
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got "
+                            f"{type(hook).__name__}")
+        global _other_hooks_registered
+        self._registries(table)  # a clear error if Module.__init__ has not run
+        if table != "_forward_pre_hooks":
+            _other_hooks_registered = True
+        hooks = self.__dict__[table]
+        handle = RemovableHandle(hooks, self._hooks_with_kwargs)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
         return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None return value replaces
+        ``args`` (a tuple, or a single value meaning a one-element tuple). With
+        ``with_kwargs=True``: ``hook(module, args, kwargs)`` returning None or
+        ``(args, kwargs)``. ``prepend=True`` runs it before the hooks already registered."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward (``args`` as forward got
+        them); a non-None return value replaces the output. With ``with_kwargs=True``:
+        ``hook(module, args, kwargs, output)``."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's inputs are computed: tuples with one entry per positional input and per
+        output Tensor (``None`` where there is none). A non-None return value (a tuple like
+        ``grad_input``) replaces ``grad_input``. Details: :mod:`minigrad.nn._backward_hooks`."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this module's
+        outputs are computed; a non-None return value replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     # --- traversal ----------------------------------------------------------------------
 

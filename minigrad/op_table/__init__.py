@@ -16,6 +16,8 @@ from __future__ import annotations
 
 # isort: off  (each module appends its ops: this is the table's order)
 from . import elementwise, reduction, shape, indexing, linalg, layers, losses, values  # noqa: F401
+from . import recurrent  # noqa: F401
+from . import quantization  # noqa: F401,E402  (fake quantization's straight-through gradient)
 # isort: on
 from ._core import OPS, VALUE_OPS, Drawer, OpSpec, RandomDrawer, by_name, make_values
 

@@ -8,10 +8,11 @@ is these functions behind argparse; a program or a tuner calls them directly::
     run = recipes.build_training(config, recipes.load_data(config))
 """
 
-from .build import (RegularizedLoss, Training, build_model, build_optimizer, build_scheduler,
+from .build import (RegularizedLoss, Training, build_optimizer, build_scheduler,
                     build_training, gradual_schedule, prunable_weights)
 from .config import DEFAULTS, ConfigError, read_resume, resolve_config
 from .data import TrainData, load_data
+from .model import build_model
 
 __all__ = ["resolve_config", "read_resume", "ConfigError", "DEFAULTS", "load_data",
            "TrainData", "build_model", "build_optimizer", "build_scheduler", "build_training",

@@ -4,22 +4,11 @@ pruning, early stopping, the run tracker that writes checkpoints)."""
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
-from .config import CHECKPOINT_WRITER
+from .config import CHECKPOINT_WRITER, ConfigError
 from .data import TrainData
-
-
-def build_model(config: dict, input_shape: tuple, num_classes: int):
-    """``models.mlp`` or ``models.lenet5`` as ``config`` says."""
-    from minigrad import models
-
-    if config["model"] == "lenet":
-        return models.lenet5(num_classes, in_channels=input_shape[0],
-                             dropout=config["dropout"], batch_norm=config["batch_norm"])
-    return models.mlp(math.prod(input_shape), config["hidden"], num_classes,
-                      dropout=config["dropout"], batch_norm=config["batch_norm"])
+from .model import build_model
 
 
 def build_optimizer(config: dict, params, lr=None):
@@ -43,12 +32,32 @@ def build_optimizer(config: dict, params, lr=None):
     return optim.Adagrad(params, lr=lr, eps=config["eps"], weight_decay=wd)
 
 
+# The schedules polynomial ... cyclic, stepped once per epoch like the others (so OneCycleLR's
+# total_steps and CyclicLR's step_size_up count epochs; neither cycles the momentum).
+_MORE_SCHEDULES = {
+    "polynomial": lambda sch, opt, c, epochs: sch.PolynomialLR(
+        opt, total_iters=epochs, power=c["power"]),
+    "inverse-time": lambda sch, opt, c, epochs: sch.InverseTimeDecay(opt, k=c["decay_rate"]),
+    "onecycle": lambda sch, opt, c, epochs: sch.OneCycleLR(
+        opt, max_lr=c["lr"], total_steps=epochs, pct_start=c["pct_start"],
+        div_factor=c["div_factor"], final_div_factor=c["final_div_factor"],
+        cycle_momentum=False),
+    "warm-restarts": lambda sch, opt, c, epochs: sch.CosineAnnealingWarmRestarts(
+        opt, T_0=c["t0"], T_mult=c["t_mult"], eta_min=c["eta_min"]),
+    "cyclic": lambda sch, opt, c, epochs: sch.CyclicLR(
+        opt, base_lr=c["base_lr"], max_lr=c["lr"], step_size_up=c["step_size_up"],
+        mode=c["cyclic_mode"], gamma=c["gamma"] if c["gamma"] is not None else 1.0,
+        cycle_momentum=False),
+}
+
+
 def build_scheduler(config: dict, optimizer):
     """The epoch-wise schedule of ``config`` (None for 'none' without warm-up).
 
     With ``warmup_epochs`` W > 0: LinearLR(start_factor=1/(W+1), total_iters=W), so epochs
     0..W-1 use lr·(t+1)/(W+1), then from epoch W the schedule (restarted from lr) through
-    SequentialLR; cosine anneals to 0 over the E - W epochs after the warm-up.
+    SequentialLR; cosine anneals to --eta-min (0) over the E - W epochs after the warm-up,
+    polynomial decays to 0 over them; onecycle and cyclic have no warm-up (their own rise).
     """
     from minigrad.optim import lr_scheduler as sch
 
@@ -62,7 +71,10 @@ def build_scheduler(config: dict, optimizer):
     elif name == "exponential":
         decay = sch.ExponentialLR(optimizer, gamma=config["gamma"])
     elif name == "cosine":
-        decay = sch.CosineAnnealingLR(optimizer, T_max=decay_epochs)
+        decay = sch.CosineAnnealingLR(optimizer, T_max=decay_epochs,
+                                      eta_min=config.get("eta_min") or 0.0)
+    elif name in _MORE_SCHEDULES:
+        decay = _MORE_SCHEDULES[name](sch, optimizer, config, decay_epochs)
     else:
         decay = None
     if not warmup:
@@ -197,18 +209,23 @@ def build_training(config: dict, data: TrainData) -> Training:
     model = build_model(config, data.input_shape, data.num_classes)
     if device.type != "cpu":
         model.to(device)
+    group = _data_parallel_group()
 
     def dataset(x, y):
         if device.type == "cpu":
             return TensorDataset(x, y)
         return TensorDataset(mg.tensor(x, device=device), mg.tensor(y, device=device))
 
-    train_loader = DataLoader(dataset(data.x_train, data.y_train), config["batch_size"],
-                              shuffle=True, seed=config["seed"])
     eval_batch = max(config["batch_size"], 1000)
-    val_loader = None if data.x_val is None else DataLoader(dataset(data.x_val, data.y_val),
-                                                            eval_batch)
-    test_loader = DataLoader(dataset(data.x_test, data.y_test), eval_batch)
+    if group is None:
+        train_loader = DataLoader(dataset(data.x_train, data.y_train), config["batch_size"],
+                                  shuffle=True, seed=config["seed"])
+        val_loader = None if data.x_val is None else DataLoader(dataset(data.x_val, data.y_val),
+                                                                eval_batch)
+        test_loader = DataLoader(dataset(data.x_test, data.y_test), eval_batch)
+    else:  # each rank its share of every set; the global batch is --batch-size
+        train_loader, val_loader, test_loader = _sharded_loaders(config, data, dataset, group,
+                                                                 eval_batch)
 
     callbacks, early_stopping, pruner = [], None, None
     if config["prune_gradual"] is not None:
@@ -221,9 +238,63 @@ def build_training(config: dict, data: TrainData) -> Training:
         early_stopping = EarlyStopping("val_loss", patience=config["early_stopping"],
                                        restore_best_weights=True)
         callbacks.append(early_stopping)
+    if config["amp"]:  # autocast + dynamic loss scaling, through fit's step hooks
+        from minigrad.amp import AmpCallback
+        callbacks.append(AmpCallback())
+    if config["teacher"]:  # knowledge distillation: the teacher's term through on_loss
+        from minigrad.nn.distillation import Distillation
+        from .trained import load_trained_model
+        teacher = load_trained_model(config["teacher"], data.input_shape, data.num_classes)
+        callbacks.append(Distillation(teacher.to(config["device"]), config["temperature"],
+                                      config["alpha"]))
+    if config["watch_gradients"]:  # per-layer gradient norms, update ratios, dead ReLUs
+        from minigrad.training import GradientFlowMonitor
+        callbacks.append(GradientFlowMonitor(on_warning=_print_warning))
     tracker = _make_run_tracker(config["checkpoint"], config)
     callbacks.append(tracker)  # last: its checkpoints hold the other callbacks' new state
     optimizer = build_optimizer(config, model.parameters())
-    return Training(model, RegularizedLoss(model, config["l1"], config["l2"]), optimizer,
+    loss_fn = RegularizedLoss(model, config["l1"], config["l2"])
+    if group is not None:  # rank 0's weights everywhere, gradients averaged after backward
+        from minigrad.nn.parallel import DistributedDataParallel
+        model = DistributedDataParallel(model, group=group)
+    return Training(model, loss_fn, optimizer,
                     build_scheduler(config, optimizer), train_loader, val_loader, test_loader,
                     callbacks, early_stopping, pruner, tracker)
+
+
+def _data_parallel_group():
+    """The process group of a data-parallel run (several processes), or None."""
+    import sys
+    distributed = sys.modules.get("minigrad.distributed")
+    if distributed is None or not distributed.is_initialized():
+        return None
+    group = distributed.default_group()
+    return group if group.world_size > 1 else None
+
+
+def _sharded_loaders(config: dict, data: TrainData, dataset, group, eval_batch):
+    """Train, validation and test loaders giving each rank its share (DistributedSampler):
+    the training set reshuffled each epoch from the seed, batches of batch_size / ranks."""
+    from minigrad.data import DataLoader, DistributedSampler
+
+    if config["batch_size"] % group.world_size:
+        raise ConfigError(f"--batch-size {config['batch_size']} (the global batch) does not "
+                          f"split evenly over {group.world_size} processes")
+    train = dataset(data.x_train, data.y_train)
+    train_loader = DataLoader(train, config["batch_size"] // group.world_size,
+                              sampler=DistributedSampler(train, seed=config["seed"]))
+
+    def evaluation(x, y):
+        if x is None:
+            return None
+        d = dataset(x, y)
+        return DataLoader(d, eval_batch, sampler=DistributedSampler(d, shuffle=False))
+
+    return (train_loader, evaluation(data.x_val, data.y_val),
+            evaluation(data.x_test, data.y_test))
+
+
+def _print_warning(message: str) -> None:
+    """--watch-gradients: a gradient-flow warning as one line on stderr, when it happens."""
+    import sys
+    print(f"warning: {message}", file=sys.stderr)

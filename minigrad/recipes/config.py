@@ -18,7 +18,9 @@ DATASETS = ("moons", "spirals", "blobs", "mnist")
 SYNTHETIC = ("moons", "spirals", "blobs")
 MODELS = ("mlp", "lenet")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "adagrad")
-SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
+SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "polynomial", "inverse-time",
+             "onecycle", "warm-restarts", "cyclic")
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
 #: The learning rate each optimizer gets when --lr is not given.
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
@@ -52,10 +54,16 @@ DEFAULTS = {
     "l1": 0.0, "l2": 0.0,
     "schedule": "cosine", "step_size": None, "gamma": None, "plateau_patience": None,
     "warmup_epochs": 0,
+    "power": None, "decay_rate": None, "pct_start": None, "div_factor": None,
+    "final_div_factor": None, "t0": None, "t_mult": None, "eta_min": None, "base_lr": None,
+    "step_size_up": None, "cyclic_mode": None,
     "epochs": None, "batch_size": None, "clip_grad_norm": None, "early_stopping": None,
-    "seed": 0, "device": "cpu", "threads": None, "max_steps": None,
+    "seed": 0, "device": "cpu", "threads": None, "max_steps": None, "amp": False,
     "prune_amount": None, "finetune_epochs": None, "finetune_lr": None, "prune_gradual": None,
+    "teacher": None, "temperature": 4.0, "alpha": 0.9,   # knowledge distillation
     "checkpoint": None, "resume": None, "out": None, "no_progress": False, "quiet": False,
+    "distributed": False,
+    "watch_gradients": False,
 }
 
 
@@ -69,6 +77,45 @@ def _format_flag_value(value) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+#: The flags of the schedules polynomial ... cyclic: schedule -> {config key: its default}
+#: (a callable default gets the config). Each flag is refused with the other schedules.
+SCHEDULE_FLAGS = {
+    "polynomial": {"power": 1.0},
+    "inverse-time": {"decay_rate": 0.1},
+    "onecycle": {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
+    "warm-restarts": {"t0": lambda c: max(1, c["epochs"] // 4), "t_mult": 1, "eta_min": 0.0},
+    "cyclic": {"base_lr": lambda c: c["lr"] / 10, "cyclic_mode": "triangular",
+               "step_size_up": lambda c: max(1, c["epochs"] // 4)},
+}
+
+
+def _resolve_more_schedules(c: dict, schedule: str, epochs: int) -> None:
+    """Defaults and checks of the flags in :data:`SCHEDULE_FLAGS` (``--eta-min`` also
+    applies to cosine)."""
+    for name, flags in SCHEDULE_FLAGS.items():
+        for key, default in flags.items():
+            if name == schedule or (key == "eta_min" and schedule == "cosine"):
+                if c[key] is None:
+                    c[key] = default(c) if callable(default) else default
+            else:
+                users = "cosine and warm-restarts" if key == "eta_min" else name
+                _not_with(c, key, f"applies to --schedule {users}, not {schedule}")
+    if schedule in ("onecycle", "cyclic") and c["warmup_epochs"]:
+        raise ConfigError(f"--warmup-epochs cannot precede --schedule {schedule}: it has its "
+                          f"own rise (" + ("--pct-start" if schedule == "onecycle" else
+                                           "from --base-lr to --lr") + ")")
+    if c["eta_min"] is not None and c["eta_min"] >= c["lr"]:
+        raise ConfigError(f"--eta-min {c['eta_min']:g} must be below --lr {c['lr']:g} (the "
+                          f"cosine anneals from lr down to eta-min)")
+    if schedule == "cyclic":
+        if c["base_lr"] >= c["lr"]:
+            raise ConfigError(f"--base-lr {c['base_lr']:g} must be below --lr {c['lr']:g} (the "
+                              f"cycle's top)")
+        if c["cyclic_mode"] not in CYCLIC_MODES:
+            raise ConfigError(f"--cyclic-mode {c['cyclic_mode']!r}: expected one of "
+                              f"{', '.join(CYCLIC_MODES)}")
 
 
 def resolve_config(settings) -> dict:
@@ -177,14 +224,16 @@ def resolve_config(settings) -> dict:
         c["step_size"] = max(1, epochs // 3) if c["step_size"] is None else c["step_size"]
     else:
         _not_with(c, "step_size", f"applies to --schedule step, not {schedule}")
-    if schedule in ("step", "exponential", "plateau"):
+    exp_range = schedule == "cyclic" and c["cyclic_mode"] == "exp_range"
+    if schedule in ("step", "exponential", "plateau") or exp_range:
         if c["gamma"] is None:
-            c["gamma"] = 0.9 if schedule == "exponential" else 0.1
+            c["gamma"] = 0.9 if schedule in ("exponential", "cyclic") else 0.1
         if schedule == "plateau" and c["gamma"] >= 1:
             raise ConfigError(f"--gamma {c['gamma']}: the plateau factor must be < 1")
     else:
-        _not_with(c, "gamma", f"applies to --schedule step, exponential and plateau, not "
-                              f"{schedule}")
+        _not_with(c, "gamma", f"applies to --schedule step, exponential and plateau (and "
+                              f"cyclic with --cyclic-mode exp_range), not {schedule}")
+    _resolve_more_schedules(c, schedule, epochs)
     if schedule == "plateau":
         c["plateau_patience"] = 2 if c["plateau_patience"] is None else c["plateau_patience"]
         if c["warmup_epochs"]:

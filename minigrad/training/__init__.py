@@ -72,13 +72,17 @@ The package, one idea per module (every public name is importable from ``minigra
 - ``checkpoints``: :func:`save_checkpoint`, :func:`load_checkpoint`;
 - ``history``: :class:`History`;
 - ``epoch_logs``: the named metrics and the running sums of an epoch;
-- ``progress``: the progress display.
+- ``progress``: the progress display;
+- ``monitor``: :class:`GradientFlowMonitor` (per-layer gradient norms, update ratios, dead
+  ReLUs, with warnings).
 """
 
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint, TrainState
 from .checkpoints import load_checkpoint, save_checkpoint
 from .history import History
 from .loop import evaluate, fit, predict
+from .monitor import GradientFlowMonitor, GradientFlowWarning
 
 __all__ = ["fit", "evaluate", "predict", "History", "Callback", "EarlyStopping",
-           "ModelCheckpoint", "save_checkpoint", "load_checkpoint", "TrainState"]
+           "ModelCheckpoint", "save_checkpoint", "load_checkpoint", "TrainState",
+           "GradientFlowMonitor", "GradientFlowWarning"]

@@ -41,7 +41,8 @@ Criteria
 The importance of an entry is its original value (``weight_orig``), or ``importance_scores``
 when given. Also here: :func:`sparsity` and :func:`sparsity_report` (fraction of zero weights,
 per layer and global), :func:`polynomial_sparsity` (Zhu and Gupta's gradual schedule) and
-:class:`GradualPruner` (prune while training by that schedule).
+:class:`GradualPruner` (prune while training by that schedule); :func:`shrink` (rebuild a
+model without the units structured pruning zeroed: really smaller and faster).
 """
 
 from .gradual import GradualPruner, polynomial_sparsity
@@ -50,6 +51,7 @@ from .functional import (custom_from_mask, global_unstructured, identity, is_pru
 from .methods import (BasePruningMethod, CustomFromMask, Identity, L1Unstructured,
                       LnStructured, PruningContainer, RandomUnstructured)
 from .report import SparsityReport, sparsity, sparsity_report
+from .shrink import kept_units, shrink
 
 __all__ = [
     "BasePruningMethod", "PruningContainer", "Identity", "L1Unstructured",
@@ -57,5 +59,5 @@ __all__ = [
     "identity", "l1_unstructured", "random_unstructured", "ln_structured",
     "global_unstructured", "custom_from_mask", "remove", "is_pruned",
     "sparsity", "sparsity_report", "SparsityReport",
-    "polynomial_sparsity", "GradualPruner",
+    "polynomial_sparsity", "GradualPruner", "shrink", "kept_units",
 ]
