@@ -42,3 +42,13 @@ def test_a_run_is_built_and_trained_without_the_command_line(tmp_path):
                   scheduler=run.scheduler, callbacks=run.callbacks, progress=False)
     assert len(history) == 3
     assert evaluate(run.model, run.test_loader, run.loss_fn, ["accuracy"])["accuracy"] > 0.7
+
+
+def test_a_diverged_run_writes_its_results_with_nulls(tmp_path, capsys):
+    import json
+    status = cli.main(["train", "--optimizer", "sgd", "--lr", "50", "--epochs", "2",
+                       "--samples", "200", "--quiet", "--out", str(tmp_path)])
+    assert status == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["test_loss"] is None          # NaN in strict JSON: null
+    assert "test accuracy" in capsys.readouterr().out

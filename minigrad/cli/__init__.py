@@ -45,4 +45,10 @@ def main(argv=None) -> int:
     message = validate(args) if validate is not None else None
     if message:
         parser.error(message)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:   # the output went to a pipe closed early (`... | head`): stop quietly
+        import os
+        import sys
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141             # 128 + SIGPIPE, as a program killed by it

@@ -252,10 +252,23 @@ def add_parser(commands) -> None:
 # --- outputs -----------------------------------------------------------------------------------
 
 def _write_json(path: str, obj) -> None:
-    """``obj`` as indented JSON, written atomically (a crash never leaves half a file)."""
+    """``obj`` as indented JSON, written atomically (a crash never leaves half a file); NaN and
+    infinite numbers (a diverged run's loss) become ``null``, as in ``History.to_json``."""
     from minigrad.serialization import atomic_write_text
 
-    atomic_write_text(path, json.dumps(obj, indent=1, allow_nan=False) + "\n", CHECKPOINT_WRITER)
+    atomic_write_text(path, json.dumps(_finite(obj), indent=1, allow_nan=False) + "\n",
+                      CHECKPOINT_WRITER)
+
+
+def _finite(obj):
+    """``obj`` with every non-finite float replaced by None (strict JSON has no NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _plot_history(history, out: str) -> list:
