@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -158,6 +158,11 @@ def test_chainable_rules_carry_an_outside_change_on(name):
 @given(T_0=st.integers(1, 6), T_mult=st.integers(1, 3),
        epochs=st.lists(st.floats(0, 60, allow_nan=False), min_size=1, max_size=8))
 def test_warm_restarts_at_any_fractional_epoch(T_0, T_mult, epochs):
+    # Within rounding of a restart the epoch is on either side of it (PyTorch's log formula
+    # puts 27.999999999999993 at the restart 28, as minigrad does): such epochs are left out.
+    restarts = ([T_0 * k for k in range(0, 61)] if T_mult == 1 else
+                [T_0 * (T_mult ** n - 1) / (T_mult - 1) for n in range(0, 8)])
+    assume(all(abs(e - r) > 1e-9 * max(1.0, r) for e in epochs for r in restarts))
     opt = _optimizer()
     scheduler = S.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, eta_min=0.02)
     for epoch in epochs:
