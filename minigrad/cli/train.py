@@ -44,6 +44,8 @@ defaults that depend on --data/--model (a flag given wins):
   synthetic sets     --hidden 64,64,64 --epochs 40 --batch-size 32
   mnist, mlp         --hidden 512,256 --dropout 0.2 --epochs 8 --batch-size 128
   mnist, lenet       --epochs 8 --batch-size 64
+  mnist, lstm        --epochs 8 --batch-size 128
+  mnist, transformer --dropout 0.1 --epochs 8 --batch-size 128
   --lr               sgd 0.1, momentum/nesterov 0.01, rmsprop/adam/adamw 0.001, adagrad 0.01
 
 examples:
@@ -93,7 +95,9 @@ def add_parser(commands) -> None:
 
     group = train.add_argument_group("model")
     group.add_argument("--model", choices=MODELS,
-                       help="mlp, or lenet (LeNet-5, MNIST only) (default mlp)")
+                       help="mlp, lenet (LeNet-5), lstm (an LSTM of 128 reading the 28 rows as "
+                            "steps) or transformer (a 2-layer encoder over the rows); all but "
+                            "mlp MNIST only (default mlp)")
     group.add_argument("--hidden", type=arguments.hidden_sizes, metavar="SIZES",
                        help="hidden layer widths of the MLP, e.g. 512,256 ('none': no hidden "
                             "layer) (default: see below)")
@@ -308,6 +312,10 @@ def _describe_model(config: dict, data: TrainData, model) -> str:
     n_params = sum(p.numel() for p in model.parameters())
     if config["model"] == "lenet":
         arch = "LeNet-5"
+    elif config["model"] == "lstm":
+        arch = "LSTM 28-128 over 28 rows, then Linear"
+    elif config["model"] == "transformer":
+        arch = "Transformer encoder (d_model 64, 4 heads, 2 layers) over 28 rows"
     else:
         widths = [math.prod(data.input_shape)] + config["hidden"] + [data.num_classes]
         arch = "MLP " + "-".join(str(w) for w in widths)

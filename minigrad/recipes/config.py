@@ -16,7 +16,9 @@ class ConfigError(ValueError):
 
 DATASETS = ("moons", "spirals", "blobs", "mnist")
 SYNTHETIC = ("moons", "spirals", "blobs")
-MODELS = ("mlp", "lenet")
+MODELS = ("mlp", "lenet", "lstm", "transformer")
+#: The models that read 28x28 images (MNIST): LeNet-5, and the sequence models reading rows.
+IMAGE_MODELS = ("lenet", "lstm", "transformer")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "adagrad")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau", "polynomial", "inverse-time",
              "onecycle", "warm-restarts", "cyclic")
@@ -31,6 +33,8 @@ PRESETS = {
     "synthetic": {"hidden": (64, 64, 64), "dropout": 0.0, "epochs": 40, "batch_size": 32},
     "mnist-mlp": {"hidden": (512, 256), "dropout": 0.2, "epochs": 8, "batch_size": 128},
     "mnist-lenet": {"hidden": None, "dropout": 0.0, "epochs": 8, "batch_size": 64},
+    "mnist-lstm": {"hidden": None, "dropout": 0.0, "epochs": 8, "batch_size": 128},
+    "mnist-transformer": {"hidden": None, "dropout": 0.1, "epochs": 8, "batch_size": 128},
 }
 
 #: --noise defaults of the synthetic sets (for blobs it is the std of each blob).
@@ -144,8 +148,8 @@ def resolve_config(settings) -> dict:
     data, model = c["data"], c["model"]
 
     # data
-    if model == "lenet" and data != "mnist":
-        raise ConfigError(f"--model lenet needs 28x28 images (--data mnist); {data} is a set "
+    if model in IMAGE_MODELS and data != "mnist":
+        raise ConfigError(f"--model {model} needs 28x28 images (--data mnist); {data} is a set "
                           f"of 2-d points: use --model mlp")
     if data == "mnist":
         for flag in ("samples", "noise", "classes"):
@@ -178,8 +182,11 @@ def resolve_config(settings) -> dict:
     # model, epochs and batch size: the preset's defaults
     preset = PRESETS["synthetic" if data in SYNTHETIC else f"mnist-{model}"]
     if model != "mlp":
-        _not_with(c, "hidden", "sets the MLP's hidden layers; it does not apply to "
-                               "--model lenet")
+        _not_with(c, "hidden", f"sets the MLP's hidden layers; it does not apply to "
+                               f"--model {model}")
+    if model in ("lstm", "transformer") and c["batch_norm"]:
+        raise ConfigError(f"--batch-norm applies to --model mlp and lenet, not {model} (the "
+                          f"transformer has layer norm)")
     for key in ("hidden", "dropout", "epochs", "batch_size"):
         if c[key] is None:
             c[key] = preset[key]

@@ -37,7 +37,10 @@ def load_data(config: dict) -> TrainData:
             x_test, y_test = load_mnist(config["data_dir"], train=False)
         except (FileNotFoundError, IDXError) as exc:
             raise ConfigError(f"--data-dir {config['data_dir']!r}: {exc}") from None
-        shape = (1, 28, 28) if config["model"] == "lenet" else (784,)
+        # LeNet takes (1, 28, 28) images, the sequence models 28 rows of 28 pixels (time
+        # steps), the MLP a flat 784
+        shape = {"lenet": (1, 28, 28), "lstm": (28, 28), "transformer": (28, 28)}.get(
+            config["model"], (784,))
         axis = None
     else:
         n, noise, test_seed = config["samples"], config["noise"], seed + TEST_SEED_OFFSET
