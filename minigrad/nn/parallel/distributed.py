@@ -37,10 +37,9 @@ class _AverageAfterBackward(Function):
         return x
 
     def backward(self, g):
-        ddp = self.ddp
-        if not ddp._queued:
-            ddp._queued = True
-            autograd.queue_callback(ddp._average_after_backward)
+        average = self.ddp.average_gradients
+        if average not in autograd._after_backward:    # once per backward, several outputs
+            autograd.queue_callback(average)
         return g
 
 
@@ -64,7 +63,6 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.bucket_cap_mb = float(bucket_cap_mb)
         self._require_sync = True
-        self._queued = False
         with no_grad():
             for t in list(module.parameters()) + list(module.buffers()):
                 distributed.broadcast(t, 0, self.group)
@@ -118,10 +116,6 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self._require_sync = previous
-
-    def _average_after_backward(self) -> None:
-        self._queued = False
-        self.average_gradients()
 
     def average_gradients(self) -> None:
         """Average every parameter's ``.grad`` across the ranks, one ``all_reduce`` per bucket
