@@ -9,7 +9,10 @@ padding, dilation and count_include_pad) and every optimizer with all its option
 strong-Wolfe line search) on Rosenbrock 2-d and 100-d and a full-batch logistic regression
 for 50 steps (see :func:`check_lbfgs`); the learning-rate schedules over 120 steps; and
 quantization: quantize/fake-quantize and every observer's (scale, zero_point) in float32.
-Prints one line per check and exits 1 on a disagreement.
+Prints one line per check and exits 1 on a disagreement. The comparisons written as pytest
+tests (custom Functions, autograd.functional, hooks, GradScaler, the Tensor API, safetensors
+and torch.save files, strict=False key reports, L-BFGS) are in ``benchmarks/torch_checks/``:
+``python -m pytest benchmarks/torch_checks`` (the suite in tests/ never imports torch).
 
     python benchmarks/torch_check.py --json benchmarks/results/torch_check.json
 """

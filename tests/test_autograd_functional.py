@@ -13,7 +13,6 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad import backend
-from minigrad.autograd import functional as AF
 from minigrad.autograd.functional import hessian, hvp, jacobian, jvp, vhp, vjp
 
 
@@ -315,39 +314,6 @@ def test_argument_checks():
 
 # ---------------------------------------------------------------------------------------------
 # PyTorch, when installed, and the import budget
-
-
-def test_against_torch_when_installed():
-    torch = pytest.importorskip("torch")
-    TF = torch.autograd.functional
-    rng = np.random.default_rng(0)
-    xv, yv, v2, v3 = (rng.standard_normal(s) for s in ((2, 3), (3,), (2, 3), (3,)))
-
-    def f(x, y):  # the same code runs on both libraries
-        return (x * y).tanh(), (x.exp() * y).sum(1)
-
-    def s(x, y):
-        return ((x * y).sin() * (y * y).sum()).sum()
-
-    ours = jacobian(f, (t64(xv), t64(yv)))
-    theirs = TF.jacobian(f, (torch.tensor(xv), torch.tensor(yv)))
-    for row_ours, row_theirs in zip(ours, theirs):
-        for a, b in zip(row_ours, row_theirs):
-            np.testing.assert_allclose(cpu(a), b.numpy(), rtol=1e-12, atol=1e-14)
-    for a, b in zip(sum(hessian(s, (t64(xv), t64(yv))), ()),
-                    sum(TF.hessian(s, (torch.tensor(xv), torch.tensor(yv))), ())):
-        np.testing.assert_allclose(cpu(a), b.numpy(), rtol=1e-12, atol=1e-14)
-    for name in ("hvp", "vhp"):
-        _, a = getattr(AF, name)(s, (t64(xv), t64(yv)), (t64(v2), t64(v3)))
-        _, b = getattr(TF, name)(s, (torch.tensor(xv), torch.tensor(yv)),
-                                 (torch.tensor(v2), torch.tensor(v3)))
-        for p, q in zip(a, b):
-            np.testing.assert_allclose(cpu(p), q.numpy(), rtol=1e-12, atol=1e-14)
-    _, a = jvp(f, (t64(xv), t64(yv)), (t64(v2), t64(v3)))
-    _, b = TF.jvp(f, (torch.tensor(xv), torch.tensor(yv)),
-                  (torch.tensor(v2), torch.tensor(v3)))
-    for p, q in zip(a, b):
-        np.testing.assert_allclose(cpu(p), q.numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_import_minigrad_does_not_import_functional():

@@ -206,23 +206,6 @@ def test_needs_input_grad_skips_gradients_not_needed():
     np.testing.assert_allclose(cpu(w.grad), np.full((4, 3), 2.0))
 
 
-def test_against_torch_when_installed():
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(3)
-    xv, wv, bv = rng.standard_normal((5, 3)), rng.standard_normal((2, 3)), rng.standard_normal(2)
-
-    class TorchLinear(torch.autograd.Function):
-        forward = staticmethod(LinearFunction.forward)  # the same code, run by torch
-        backward = staticmethod(LinearFunction.backward)
-
-    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (xv, wv, bv))
-    (TorchLinear.apply(tx, tw, tb) ** 2).sum().backward()
-    x, w, b = leaf(xv), leaf(wv), leaf(bv)
-    (LinearFunction.apply(x, w, b) ** 2).sum().backward()
-    for ours, theirs in ((x, tx), (w, tw), (b, tb)):
-        np.testing.assert_allclose(cpu(ours.grad), theirs.grad.numpy(), rtol=1e-12)
-
-
 def test_custom_function_on_device(device):
     x = leaf([0.5, -1.0], device)
     y = Exp.apply(x)

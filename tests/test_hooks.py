@@ -237,19 +237,3 @@ def test_backward_hook_returning_wrong_arity_is_an_error():
     lin.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
     with pytest.raises(RuntimeError, match="returned 2 values for grad_input; expected 1"):
         lin(mg.ones(1, 2, requires_grad=True)).sum().backward()
-
-
-def test_sequential_order_equals_pytorchs():
-    torch = pytest.importorskip("torch")
-    ours = []
-    seq = _record_sequential(ours)
-    x = mg.randn(3, 2, requires_grad=True)
-    x.register_hook(lambda g: ours.append("x"))
-    seq(x).sum().backward()
-
-    theirs = []
-    tseq = _record_sequential(theirs, torch.nn)
-    tx = torch.randn(3, 2, requires_grad=True)
-    tx.register_hook(lambda g: theirs.append("x"))
-    tseq(tx).sum().backward()
-    assert ours == theirs
