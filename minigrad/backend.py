@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = [
     "Device", "device", "cpu", "array_module", "device_of", "is_device_array", "to_device", "cupy",
-    "cuda_is_available", "cuda_device_count", "manual_seed", "generator", "default_float",
+    "cuda_is_available", "cuda_device_count", "nccl", "manual_seed", "generator", "default_float",
     "set_num_threads", "pooled_empty", "clear_pool",
 ]
 
@@ -96,6 +96,18 @@ def cupy():
             raise RuntimeError("CuPy is installed but no CUDA GPU was found")
         _cupy = cp
     return _cupy
+
+
+def nccl():
+    """CuPy's NCCL bindings (``cupy.cuda.nccl``), for collectives on GPU arrays, with a clear
+    error if CuPy, a GPU or NCCL is missing."""
+    cupy()
+    try:
+        from cupy.cuda import nccl as bindings
+    except ImportError as exc:
+        raise RuntimeError("NCCL collectives need CuPy with NCCL (cupy.cuda.nccl does not "
+                           "import); use backend='mpi' and host arrays instead") from exc
+    return bindings
 
 
 def cuda_is_available() -> bool:

@@ -204,7 +204,7 @@ def _nccl_type(nccl, data):
 
 
 def _nccl_all_reduce(group, data, op) -> None:
-    from cupy.cuda import nccl
+    nccl = backend.nccl()
     nccl_op = {"sum": nccl.NCCL_SUM, "avg": nccl.NCCL_SUM, "max": nccl.NCCL_MAX,
                "min": nccl.NCCL_MIN}[op]
     stream = backend.cupy().cuda.get_current_stream().ptr
@@ -213,6 +213,6 @@ def _nccl_all_reduce(group, data, op) -> None:
 
 
 def _nccl_broadcast(group, data, src) -> None:
-    from cupy.cuda import nccl
+    nccl = backend.nccl()
     stream = backend.cupy().cuda.get_current_stream().ptr
     group.nccl.bcast(data.data.ptr, data.size, _nccl_type(nccl, data), src, stream)

@@ -117,10 +117,9 @@ def init_process_group(backend: str = "auto", timeout=None) -> ProcessGroup:
 
 def _nccl_communicator(comm):
     """A NCCL communicator over the same ranks, its unique id broadcast from rank 0 by MPI."""
-    from .. import backend as _backend
-    cupy = _backend.cupy()
-    from cupy.cuda import nccl
-    _backend.cupy().cuda.Device(comm.Get_rank() % cupy.cuda.runtime.getDeviceCount()).use()
+    from .. import backend
+    cupy, nccl = backend.cupy(), backend.nccl()
+    cupy.cuda.Device(comm.Get_rank() % cupy.cuda.runtime.getDeviceCount()).use()
     uid = comm.bcast(nccl.get_unique_id() if comm.Get_rank() == 0 else None, root=0)
     return nccl.NcclCommunicator(comm.Get_size(), uid, comm.Get_rank())
 
