@@ -140,3 +140,15 @@ def test_a_bad_class_target_on_the_device_raises_when_the_loss_is_read(counters)
     assert not np.isfinite(x.grad.cpu().numpy()).any()   # the step it feeds is poisoned
     with pytest.raises(IndexError, match="cross_entropy: target class 7 is out of range for 4"):
         loss.item()
+
+
+@needs_strict
+def test_masked_attention_on_the_device_makes_no_transfer(counters):
+    mg.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).to("cuda")
+    x = mg.randn(2, 5, 8, device="cuda", requires_grad=True)
+    pad = mg.tensor([[False] * 5, [False] * 3 + [True] * 2], device="cuda")
+    strict_device.reset_counters()
+    out, _ = mha(x, x, x, key_padding_mask=pad)
+    out.sum().backward()
+    assert transfers == {"to_host": 0, "to_device": 0}, strict_device.transfer_log

@@ -134,8 +134,9 @@ def _random_dtype(dtype):
 def _masked_softmax(scores: Tensor, excluded) -> Tensor:
     """softmax over the last dim, where rows whose every entry is -inf give weights 0.
 
-    ``excluded`` is the host-side answer to "is some row fully masked?" (None: no mask, so no
-    row can be). Without such a row it is the one fused softmax; with one, the composed form
+    ``excluded``: whether some row may be fully masked (False: no mask, so no row can be; on a
+    GPU True whenever there is a mask). Without such a row it is the one fused softmax; with
+    one, the composed form
     e = exp(s - m) / Σ e with m = max(s) replaced by 0 in the empty rows and Σ e = 0 by 1.
     """
     if not excluded:
@@ -162,11 +163,12 @@ def _attend(q, k, v, allowed=None, additive=None, dropout_p=0.0, scale=None):
         scores = scores + additive
     fully_masked = False
     if allowed is not None:  # the mask broadcasts against the scores
-        excluded = ~allowed
-        scores = scores.masked_fill(Tensor._make(excluded), float("-inf"))
-        fully_masked = bool(excluded.all(axis=-1).any())
-    if additive is not None and not fully_masked:
-        fully_masked = bool(array_module(scores.data).isneginf(scores.data).all(axis=-1).any())
+        scores = scores.masked_fill(Tensor._make(~allowed), float("-inf"))
+    if allowed is not None or additive is not None:
+        # A row with no key left needs the safe softmax. On a GPU it is always taken: asking
+        # the device whether such a row exists would copy the answer back (a sync) every call.
+        fully_masked = backend.is_device_array(scores.data) or bool(
+            array_module(scores.data).isneginf(scores.data).all(axis=-1).any())
     weights = _masked_softmax(scores, fully_masked)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
