@@ -23,6 +23,7 @@ import sys
 import traceback
 
 __all__ = ["ReduceOp", "ProcessGroup", "init_process_group", "destroy_process_group", "new_group",
+           "data_parallel_group",
            "is_initialized", "is_available", "get_rank", "get_world_size", "launched_by_mpi",
            "default_group"]
 
@@ -166,6 +167,12 @@ def default_group() -> ProcessGroup:
         raise RuntimeError("minigrad.distributed: the default process group has not been "
                            "initialized; call minigrad.distributed.init_process_group() first")
     return _default
+
+
+def data_parallel_group() -> ProcessGroup | None:
+    """The initialized group when it has several processes (a data-parallel job), else None
+    (one process, or no group): what fit, its checkpoints and the train command ask."""
+    return _default if _default is not None and _default.world_size > 1 else None
 
 
 def get_rank() -> int:

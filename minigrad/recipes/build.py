@@ -209,7 +209,8 @@ def build_training(config: dict, data: TrainData) -> Training:
     model = build_model(config, data.input_shape, data.num_classes)
     if device.type != "cpu":
         model.to(device)
-    group = _data_parallel_group()
+    from minigrad.distributed import data_parallel_group
+    group = data_parallel_group()
 
     def dataset(x, y):
         if device.type == "cpu":
@@ -260,16 +261,6 @@ def build_training(config: dict, data: TrainData) -> Training:
     return Training(model, loss_fn, optimizer,
                     build_scheduler(config, optimizer), train_loader, val_loader, test_loader,
                     callbacks, early_stopping, pruner, tracker)
-
-
-def _data_parallel_group():
-    """The process group of a data-parallel run (several processes), or None."""
-    import sys
-    distributed = sys.modules.get("minigrad.distributed")
-    if distributed is None or not distributed.is_initialized():
-        return None
-    group = distributed.default_group()
-    return group if group.world_size > 1 else None
 
 
 def _sharded_loaders(config: dict, data: TrainData, dataset, group, eval_batch):

@@ -73,13 +73,9 @@ def _concat(arrays):
 
 
 def _process_group():
-    """The initialized process group of several ranks, or None (one process, or no group)."""
-    import sys
-    distributed = sys.modules.get("minigrad.distributed")   # imported only by distributed jobs
-    if distributed is None or not distributed.is_initialized():
-        return None
-    group = distributed.default_group()
-    return group if group.world_size > 1 else None
+    """The process group of a data-parallel job, or None (one process)."""
+    from ..distributed import data_parallel_group
+    return data_parallel_group()
 
 
 def _shard_group(loader):
