@@ -7,9 +7,9 @@ optimizer step: with R ranks each on a batch of b samples and a mean-reduced los
 How (as PyTorch's DDP; Li et al., VLDB 2020): at wrap time rank 0's parameters and buffers are
 broadcast, so every replica starts equal. The parameters that require grad are grouped, in
 reverse order (the order backward produces their gradients), into buckets of at most
-``bucket_cap_mb`` MB of one dtype; after backward each bucket's gradients are copied into one
-contiguous buffer, averaged with one ``all_reduce`` and copied back: one collective per bucket,
-not per parameter. The averaging runs once the whole backward pass has finished (no overlap with
+``bucket_cap_mb`` MB of one dtype; after backward each bucket's gradients are copied (divided
+by the world size) into one contiguous buffer, summed with one ``all_reduce``, and each
+``.grad`` becomes a view of its part of it: one collective per bucket, not per parameter. The averaging runs once the whole backward pass has finished (no overlap with
 backward, unlike PyTorch's hooks). ``no_sync()`` skips it, for gradient accumulation: the
 gradients of the batches inside it accumulate locally and are averaged by the first backward
 outside it. With ``broadcast_buffers`` (default) rank 0's buffers (BatchNorm's running
