@@ -36,6 +36,7 @@ from .creation import (
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403  every op's function form: minigrad.sum, minigrad.gather, ...
 from .tensor import Tensor, tensor
+from .array_protocols import from_dlpack  # attaches __array__, __dlpack__ ... to Tensor
 from .autograd import function as _ctx_function  # noqa: E402,F401 (registers PyTorch-style
 # Functions with the engine; it needs the Tensor, so it comes after it)
 
@@ -59,6 +60,7 @@ __all__ = [
     "Function", "gradcheck", "gradgradcheck", "GradcheckError", "autograd", "cuda", "nn",
     "optim", "data", "metrics", "save", "load", "CheckpointError", "get_rng_state",
     "set_rng_state", "save_safetensors", "load_safetensors", "load_torch_state_dict", "summary",
+    "from_dlpack",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .dtypes import check_dtype
 from .tensor import Tensor
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
@@ -33,8 +34,9 @@ def _shape(size):
     return tuple(size)
 
 
-def _dtype(dtype, default=None):
-    return np.dtype(dtype if dtype is not None else default or backend.default_float)
+def _dtype(dtype, where, default=None):
+    """The dtype asked for (or the default), refused if a tensor cannot hold it."""
+    return check_dtype(dtype if dtype is not None else default or backend.default_float, where)
 
 
 def _made(array, requires_grad):
@@ -43,13 +45,13 @@ def _made(array, requires_grad):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     with backend.on_device(device):
-        array = backend.module_for(device).zeros(_shape(size), dtype=_dtype(dtype))
+        array = backend.module_for(device).zeros(_shape(size), dtype=_dtype(dtype, "zeros"))
     return _made(array, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     with backend.on_device(device):
-        array = backend.module_for(device).ones(_shape(size), dtype=_dtype(dtype))
+        array = backend.module_for(device).ones(_shape(size), dtype=_dtype(dtype, "ones"))
     return _made(array, requires_grad)
 
 
@@ -58,8 +60,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool)
                  else np.int64 if isinstance(fill_value, int) else backend.default_float)
+    dtype = _dtype(dtype, "full")
     with backend.on_device(device):
-        array = backend.module_for(device).full(_shape((size,)), fill_value, dtype=_dtype(dtype))
+        array = backend.module_for(device).full(_shape((size,)), fill_value, dtype=dtype)
     return _made(array, requires_grad)
 
 
@@ -95,33 +98,35 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if integral else backend.default_float
+    dtype = _dtype(dtype, "arange")
     with backend.on_device(device):
-        array = backend.module_for(device).arange(start, end, step, dtype=_dtype(dtype))
+        array = backend.module_for(device).arange(start, end, step, dtype=dtype)
     return _made(array, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included."""
+    dtype = _dtype(dtype, "linspace")
     with backend.on_device(device):
-        array = backend.module_for(device).linspace(start, end, steps, dtype=_dtype(dtype))
+        array = backend.module_for(device).linspace(start, end, steps, dtype=dtype)
     return _made(array, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     with backend.on_device(device):
-        array = backend.module_for(device).eye(n, m, dtype=_dtype(dtype))
+        array = backend.module_for(device).eye(n, m, dtype=_dtype(dtype, "eye"))
     return _made(array, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1), from ``device``'s generator (see ``manual_seed``)."""
-    array = backend.generator(device).random(_shape(size), _dtype(dtype))
+    array = backend.generator(device).random(_shape(size), _dtype(dtype, "rand"))
     return _made(array, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal, from ``device``'s generator."""
-    array = backend.generator(device).normal(_shape(size), _dtype(dtype))
+    array = backend.generator(device).normal(_shape(size), _dtype(dtype, "randn"))
     return _made(array, requires_grad)
 
 
@@ -129,7 +134,8 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     """Uniform integers on [low, high) (``randint(high, size=...)`` starts at 0)."""
     if high is None:
         low, high = 0, low
-    array = backend.generator(device).integers(low, high, tuple(size), _dtype(dtype, np.int64))
+    dtype = _dtype(dtype, "randint", np.int64)
+    array = backend.generator(device).integers(low, high, tuple(size), dtype)
     return Tensor._make(array)
 
 
@@ -137,4 +143,5 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array (changes show in both)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    check_dtype(array.dtype, "from_numpy", array)
     return Tensor._make(array)

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import autograd, backend, deferred
 from .autograd import is_grad_enabled
+from .dtypes import check_dtype
 from .functions import elementwise as E
 from .functions import linalg as L
 from .functions import shape as S
@@ -48,16 +49,14 @@ def _as_array(data, dtype=None, device=None, copy=True):
             array = array.astype(backend.default_float)
         elif dtype is None and array.dtype.kind in "iu":
             array = array.astype(np.int64, copy=False)
-        elif array.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
-                            f"(array dtype {array.dtype})")
         copy = False
+    check_dtype(array.dtype, "tensor", data)  # no object, text or complex data
     if device is not None:
         moved = backend.to_device(array, device)
         copy = copy and moved is array
         array = moved
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        dtype = check_dtype(dtype, "tensor")
         if array.dtype != dtype:
             array, copy = array.astype(dtype), False
     xp = backend.array_module(array)
@@ -191,8 +190,8 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared on cpu). As in PyTorch, refused while the tensor
-        requires grad: call ``detach().numpy()``."""
-        if self._requires_grad:
+        requires grad and grad mode is on: call ``detach().numpy()``."""
+        if self._requires_grad and is_grad_enabled():
             raise RuntimeError("numpy: the tensor requires grad; use tensor.detach().numpy()")
         return backend.to_device(self.data, "cpu")
 
@@ -250,7 +249,7 @@ class Tensor:
             if device == self.device:
                 device = None
         if dtype is not None:
-            dtype = np.dtype(dtype)
+            dtype = check_dtype(dtype, "to")
             if dtype == self.data.dtype:
                 dtype = None
         if device is None and dtype is None:

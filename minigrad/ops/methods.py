@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, _as_array, _raw
+from ..dtypes import check_dtype
 from ._registry import op, register
 
 __all__: list = []
@@ -184,7 +185,7 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 
 def _new_filled(self, shape, value, dtype, device, requires_grad):
     dev = _on(self, device)
-    dtype = self.data.dtype if dtype is None else np.dtype(dtype)
+    dtype = self.data.dtype if dtype is None else check_dtype(dtype, "new_full")
     with backend.on_device(dev):
         array = backend.module_for(dev).full(shape, value, dtype=dtype)
     return _new(self, array, requires_grad)
