@@ -7,8 +7,9 @@ One step: forward, the loss mean(y²) over every output y (so the gradient reach
 step and position), backward, and an Adam update (lr 1e-3, eps 1e-5). minigrad and PyTorch
 use their library's layer (``nn.LSTM``, ``nn.TransformerEncoderLayer``) with the same
 weights; the NumPy floor does the same arithmetic by hand: the LSTM's input projection of all
-steps in one matmul, the recurrence step by step, and the weight gradients of the recurrence
-in one matmul after the backward sweep; the encoder layer's attention, layer norms and
+steps in one matmul, the recurrence step by step (the four gate activations as one tanh,
+in place into preallocated arrays), and the weight gradients of the recurrence in one
+matmul after the backward sweep (minigrad's LSTMSequence computes exactly this, bit for bit); the encoder layer's attention, layer norms and
 feed-forward block, forward and backward, by hand.
 """
 
@@ -86,42 +87,62 @@ def numpy_lstm(input_size, hidden, steps, batch, lr, eps, seed):
     x_rows = x.reshape(steps * batch, input_size)
     last = {}
 
+    # σ(a) = ½ + ½ tanh(a / 2): one tanh over all four gates, columns scaled by [½ ½ 1 ½]
+    scale = np.full(4 * H, 0.5, np.float32)
+    scale[2 * H:3 * H] = 1.0
+    offset = np.where(scale == 0.5, np.float32(0.5), np.float32(0.0)).astype(np.float32)
+    slope = np.where(scale == 0.5, np.float32(1.0), np.float32(0.0)).astype(np.float32)
+    bend = 1.0 - slope                                    # act (slope - act) + bend = act'
+    product = np.empty((batch, H), np.float32)
+    derivative = np.empty((batch, 4 * H), np.float32)
+    zeros = np.zeros((batch, H), np.float32)
+
     def step():
         # forward: gates_t = x_t W_ihᵀ + b_ih + b_hh + h_{t-1} W_hhᵀ (input part for all t)
         np.matmul(x_rows, w_ih.T, out=gates.reshape(steps * batch, 4 * H))
         np.add(gates, b_ih + b_hh, out=gates)
-        c = np.zeros((batch, H), np.float32)
+        np.multiply(gates, scale, out=gates)
+        w_scaled = (w_hh * scale[:, None]).T
+        c = zeros
         for t in range(steps):
             g_t = gates[t]
-            g_t += hs[t] @ w_hh.T
-            g_t[:, :2 * H] = _sigmoid(g_t[:, :2 * H])
-            g_t[:, 2 * H:3 * H] = np.tanh(g_t[:, 2 * H:3 * H])
-            g_t[:, 3 * H:] = _sigmoid(g_t[:, 3 * H:])
+            g_t += hs[t] @ w_scaled
+            np.tanh(g_t, out=g_t)
+            g_t *= scale
+            g_t += offset
             i, f, g, o = g_t[:, :H], g_t[:, H:2 * H], g_t[:, 2 * H:3 * H], g_t[:, 3 * H:]
-            c = f * c + i * g
-            cells[t] = c
+            c = np.multiply(f, c, out=cells[t])
+            c += np.multiply(i, g, out=product)
             np.tanh(c, out=tanh_cells[t])
             np.multiply(o, tanh_cells[t], out=hs[t + 1])
         outputs = hs[1:]
         last["loss"] = np.float32((outputs * outputs).mean())
         # backward of mean(h²): dh_t = 2 h_t / size, plus what flows back from step t + 1
         d_out = outputs * np.float32(2.0 / outputs.size)
-        dh_next = np.zeros((batch, H), np.float32)
-        dc_next = np.zeros((batch, H), np.float32)
+        dh_next, dc_next = zeros, zeros
         for t in range(steps - 1, -1, -1):
             g_t = gates[t]
             i, f, g, o = g_t[:, :H], g_t[:, H:2 * H], g_t[:, 2 * H:3 * H], g_t[:, 3 * H:]
             dh = d_out[t] + dh_next
             tc = tanh_cells[t]
-            dc = dc_next + dh * o * (1.0 - tc * tc)
-            c_prev = cells[t - 1] if t else np.zeros_like(dc)
+            dc = tc * tc                                  # dc = dc' + dh o (1 - tanh²(c))
+            np.subtract(1.0, dc, out=dc)
+            dc *= o
+            dc *= dh
+            dc += dc_next
+            c_prev = cells[t - 1] if t else zeros
             dg = d_gates[t]
-            dg[:, :H] = dc * g * i * (1.0 - i)
-            dg[:, H:2 * H] = dc * c_prev * f * (1.0 - f)
-            dg[:, 2 * H:3 * H] = dc * i * (1.0 - g * g)
-            dg[:, 3 * H:] = dh * tc * o * (1.0 - o)
+            np.multiply(dc, g, out=dg[:, :H])
+            np.multiply(dc, c_prev, out=dg[:, H:2 * H])
+            np.multiply(dc, i, out=dg[:, 2 * H:3 * H])
+            np.multiply(dh, tc, out=dg[:, 3 * H:])
+            np.subtract(slope, g_t, out=derivative)
+            np.multiply(derivative, g_t, out=derivative)
+            np.add(derivative, bend, out=derivative)
+            dg *= derivative
             dh_next = dg @ w_hh
-            dc_next = dc * f
+            dc *= f
+            dc_next = dc
         rows = d_gates.reshape(steps * batch, 4 * H)
         np.matmul(rows.T, x_rows, out=grads[0])
         np.matmul(rows.T, hs[:-1].reshape(steps * batch, H), out=grads[1])

@@ -15,8 +15,10 @@ U(-1/√H, 1/√H). A ``state_dict`` of a PyTorch layer therefore loads unchange
 Two implementations of each step: the composed-op cells below (``rnn_cell``, ``lstm_cell``,
 ``gru_cell``: the equations written with Tensor ops, the readable reference) and the fused
 Functions of :mod:`minigrad.functions.recurrent` (one node per step, the input projection of
-all time steps in one matmul, backward by hand), which the layers use unless
-``use_fused = False`` is set on them. The tests check that the two agree.
+all time steps in one matmul, backward by hand; the LSTM layer goes further, one node per
+direction and layer for the whole sequence: :mod:`minigrad.functions.recurrent_sequence`),
+which the layers use unless ``use_fused = False`` is set on them. The tests check that the
+two agree.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import math
 
 from .. import creation
 from ..functions import recurrent as R
+from ..functions import recurrent_sequence as RS
 from ..tensor import Tensor, cat, stack
 from . import functional as F
 from . import init
@@ -222,6 +225,10 @@ class RNNBase(Module):
         steps = x.shape[0]
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         outputs = [None] * steps
+        if self.use_fused and self.mode == "LSTM":  # the whole sequence as one node
+            bias = None if b_ih is None else b_ih + b_hh
+            outputs, h, c = RS.LSTMSequence.apply(x, h, c, w_ih, w_hh, bias, reverse=reverse)
+            return outputs, h, c
         if self.use_fused:
             if b_hh is not None and self.mode != "GRU":
                 # b_hh only adds to the gates (the GRU's b_hn does not): fold it into the

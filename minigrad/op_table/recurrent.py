@@ -1,7 +1,8 @@
 """The fused recurrent cell steps (minigrad.functions.recurrent), one entry each: the
 input projection xg, the state and the hidden weights are explicit inputs, and the
 reference is the cell's equations in NumPy. The LSTM step's two outputs are checked joined
-as [h' c']."""
+as [h' c']; the whole-sequence LSTM joins its outputs, h_n and c_n
+along the rows."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.functions import recurrent as R
+from minigrad.functions import recurrent_sequence as RS
 
 from ._core import _add
 
@@ -72,3 +74,32 @@ _add("rnn_relu_step", _away_from_relu_kink,
 _add("lstm_step", _step_sample(4), lambda *ts: mg.cat(list(R.LSTMStep.apply(*ts)), dim=-1),
      _np_lstm)
 _add("gru_step", _step_sample(3), lambda *ts: R.GRUStep.apply(*ts), _np_gru)
+
+
+def _sequence_sample(d):
+    steps, batch = d.integer(1, 3), d.integer(1, 2)
+    features, hidden = d.integer(1, 3), d.integer(1, 2)
+    arrays = [d.values((steps, batch, features)), d.values((batch, hidden)),
+              d.values((batch, hidden)), d.values((4 * hidden, features)) * 0.5,
+              d.values((4 * hidden, hidden)) * 0.5]
+    if d.boolean():
+        arrays.append(d.values((4 * hidden,)))
+    return arrays, {"reverse": d.boolean()}
+
+
+def _np_lstm_sequence(x, h, c, w_ih, w_hh, bias=None, reverse=False):
+    outputs = [None] * x.shape[0]
+    for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+        xg = x[t] @ w_ih.T + (0 if bias is None else bias)
+        h, c = np.split(_np_lstm(xg, h, c, w_hh), 2, axis=-1)
+        outputs[t] = h
+    return np.concatenate(outputs + [h, c], axis=0)
+
+
+def _lstm_sequence(x, h, c, w_ih, w_hh, *bias, reverse):
+    outputs, h_n, c_n = RS.LSTMSequence.apply(x, h, c, w_ih, w_hh, *(bias or (None,)),
+                                              reverse=reverse)
+    return mg.cat([outputs.reshape(-1, h_n.shape[-1]), h_n, c_n], dim=0)
+
+
+_add("lstm_sequence", _sequence_sample, _lstm_sequence, _np_lstm_sequence)
