@@ -67,7 +67,7 @@ __all__ = [
 # Imported on first use, so `import minigrad` stays fast.
 _LAZY_SUBMODULES = ("nn", "optim", "data", "metrics", "training", "amp", "distributed",
                     "quantization", "tune", "ensemble", "explain", "formulas", "viz",
-                    "interpret", "landscape", "recipes", "models")
+                    "interpret", "landscape", "recipes", "models", "spark")
 _LAZY_ATTRIBUTES = {name: "serialization" for name in
                     ("save", "load", "CheckpointError", "get_rng_state", "set_rng_state")}
 _LAZY_ATTRIBUTES.update(save_safetensors="safetensors_io", load_safetensors="safetensors_io",

@@ -44,8 +44,16 @@ def _check_op(op, owner: str) -> None:
         raise ValueError(f"{owner}: op must be one of ReduceOp.SUM, AVG, MAX, MIN, got {op!r}")
 
 
-def _mpi_op(op: str):
-    from mpi4py import MPI
+def _mpi_names(group):
+    """mpi4py's ``MPI`` (IN_PLACE and the ops), or the names of a communicator standing in for
+    an mpi4py one (the spark backend's, spark_backend.py)."""
+    names = getattr(group.comm, "MPI", None)
+    if names is None:
+        from mpi4py import MPI as names
+    return names
+
+
+def _mpi_op(op: str, MPI):
     return {"sum": MPI.SUM, "avg": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
 
 
@@ -85,11 +93,12 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None) -> None:
     if _on_device(data, group, "all_reduce"):
         _nccl_all_reduce(group, data, op)
     elif group.timeout is None:
-        from mpi4py import MPI
-        group.comm.Allreduce(MPI.IN_PLACE, data, op=_mpi_op(op))
+        MPI = _mpi_names(group)
+        group.comm.Allreduce(MPI.IN_PLACE, data, op=_mpi_op(op, MPI))
     else:
-        from mpi4py import MPI
-        _wait(group.comm.Iallreduce(MPI.IN_PLACE, data, op=_mpi_op(op)), group, "all_reduce")
+        MPI = _mpi_names(group)
+        _wait(group.comm.Iallreduce(MPI.IN_PLACE, data, op=_mpi_op(op, MPI)), group,
+              "all_reduce")
     if op == ReduceOp.AVG:
         data /= data.dtype.type(group.world_size)
     _changed(tensor)
@@ -123,8 +132,8 @@ def reduce(tensor, dst: int = 0, op=ReduceOp.SUM, group=None) -> None:
         return
     if _on_device(data, group, "reduce"):
         raise NotImplementedError("reduce: GPU tensors are not supported yet; use all_reduce")
-    from mpi4py import MPI
-    mpi_op = _mpi_op(op)
+    MPI = _mpi_names(group)
+    mpi_op = _mpi_op(op, MPI)
     if group.rank == dst:
         group.comm.Reduce(MPI.IN_PLACE, data, op=mpi_op, root=dst)
         if op == ReduceOp.AVG:

@@ -8,7 +8,9 @@ for GPU arrays) the collectives run on.
 by an MPI launcher (``mpiexec``/``mpirun``, Slurm's ``srun`` with an MPI plugin), and otherwise
 makes a group of one process, in which everything still works and nothing needs mpi4py.
 ``backend='mpi'`` insists on MPI; ``backend='nccl'`` adds NCCL (through CuPy) for arrays on a
-GPU, bootstrapped over MPI (one rank per GPU: rank r uses GPU r % count).
+GPU, bootstrapped over MPI (one rank per GPU: rank r uses GPU r % count). ``backend='spark'``,
+inside the barrier tasks of ``minigrad.spark.SparkDistributor``, runs the collectives through
+Spark's ``BarrierTaskContext`` (spark_backend.py).
 
 Faults: with more than one process, an exception that reaches the top of any rank prints that
 rank's traceback (prefixed with its rank) and aborts the whole job (``MPI.COMM_WORLD.Abort``), so
@@ -68,7 +70,8 @@ def _mpi():
 
 class ProcessGroup:
     """The ranks taking part and how they talk: ``rank``, ``world_size``, ``backend`` ('mpi',
-    'nccl' or 'single'), ``comm`` (an mpi4py communicator, None for a single process),
+    'nccl', 'spark' or 'single'), ``comm`` (an mpi4py communicator, or the spark backend's
+    stand-in for one; None for a single process),
     ``nccl`` (a CuPy NCCL communicator for GPU arrays, or None) and ``timeout`` (seconds per
     collective, or None)."""
 
@@ -93,17 +96,22 @@ def init_process_group(backend: str = "auto", timeout=None) -> ProcessGroup:
     """Join the job's process group (see the module docstring); returns it.
 
     ``backend``: 'auto' (MPI under an MPI launcher, else one process), 'mpi', 'nccl' (MPI for
-    the host, NCCL for GPU arrays). ``timeout``: seconds a collective may wait, None for ever.
+    the host, NCCL for GPU arrays), 'spark' (in a Spark barrier task). ``timeout``: seconds a
+    collective may wait, None for ever.
     """
     global _default
     if _default is not None:
         raise RuntimeError(f"init_process_group: already initialized ({_default})")
-    if backend not in ("auto", "mpi", "nccl"):
-        raise ValueError(f"init_process_group: backend must be 'auto', 'mpi' or 'nccl', got "
-                         f"{backend!r}")
+    if backend not in ("auto", "mpi", "nccl", "spark"):
+        raise ValueError(f"init_process_group: backend must be 'auto', 'mpi', 'nccl' or "
+                         f"'spark', got {backend!r}")
     if timeout is not None and not timeout > 0:
         raise ValueError(f"init_process_group: timeout must be > 0 seconds or None, got "
                          f"{timeout!r}")
+    if backend == "spark":     # a failing task fails the whole barrier stage: no abort hook
+        from .spark_backend import BarrierCommunicator
+        _default = ProcessGroup("spark", BarrierCommunicator(timeout))
+        return _default
     if backend == "auto" and not launched_by_mpi():
         _default = ProcessGroup("single", timeout=timeout)
         return _default

@@ -16,6 +16,9 @@ optional JSON-lines storage runs it on any ``concurrent.futures.Executor``. Mode
     functions.py      Branin and Hartmann-6 (benchmark objectives)
     training_objective.py  one train-command run per trial (python -m minigrad tune)
     selection.py      cross_validate
+
+``SparkExecutor`` (trials as Spark tasks) is minigrad.spark's, exported here lazily: importing
+minigrad.tune imports no pyspark.
 """
 
 from .pruners import Hyperband, MedianPruner, NopPruner, SuccessiveHalvingPruner
@@ -32,3 +35,9 @@ __all__ = ["Uniform", "LogUniform", "IntUniform", "Choice", "Distribution", "Tri
            "SuccessiveHalvingPruner", "Hyperband", "NopPruner", "importance", "sweep",
            "cross_validate"]
 
+
+def __getattr__(name):
+    if name == "SparkExecutor":      # lazily: pyspark is an optional extra
+        from ..spark.executor import SparkExecutor
+        return SparkExecutor
+    raise AttributeError(f"module 'minigrad.tune' has no attribute {name!r}")
