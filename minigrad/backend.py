@@ -18,7 +18,7 @@ import numpy as np
 __all__ = [
     "Device", "device", "cpu", "array_module", "device_of", "is_device_array", "to_device", "cupy",
     "cuda_is_available", "cuda_device_count", "nccl", "manual_seed", "generator", "default_float",
-    "set_num_threads", "pooled_empty", "clear_pool",
+    "set_num_threads", "get_num_threads", "blas_threads", "pooled_empty", "clear_pool",
 ]
 
 default_float = np.dtype(np.float32)
@@ -265,6 +265,43 @@ def generator(dev=None) -> Generator:
 
 _OPENBLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
                      "scipy_openblas_set_num_threads", "openblas_set_num_threads64_")
+_OPENBLAS_GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
+                     "scipy_openblas_get_num_threads", "openblas_get_num_threads64_")
+_openblas_found: list = []   # (file name, setter, getter or None) once found; they never unload
+
+
+def _openblas_libraries() -> list:
+    """(file name, set_num_threads, get_num_threads or None) of each OpenBLAS this process has
+    mapped (Linux: read from /proc/self/maps; the lookup is kept once something is found)."""
+    import ctypes
+    import os
+
+    if _openblas_found:
+        return _openblas_found
+    paths = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split()
+                path = fields[-1] if len(fields) >= 6 else ""
+                if "openblas" in os.path.basename(path).lower() and path not in paths:
+                    paths.append(path)
+    except OSError:
+        pass
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        setter = next((getattr(lib, s) for s in _OPENBLAS_SETTERS if hasattr(lib, s)), None)
+        if setter is None:
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], None
+        getter = next((getattr(lib, s) for s in _OPENBLAS_GETTERS if hasattr(lib, s)), None)
+        if getter is not None:
+            getter.argtypes, getter.restype = [], ctypes.c_int
+        _openblas_found.append((os.path.basename(path), setter, getter))
+    return _openblas_found
 
 
 def set_num_threads(n: int) -> list:
@@ -278,41 +315,47 @@ def set_num_threads(n: int) -> list:
     Returns the names of the libraries changed; raises RuntimeError when none was found
     (another BLAS, or another system), saying which environment variable to set instead.
     """
-    import ctypes
-    import os
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
-    paths = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                fields = line.split()
-                path = fields[-1] if len(fields) >= 6 else ""
-                if "openblas" in os.path.basename(path).lower() and path not in paths:
-                    paths.append(path)
-    except OSError:
-        pass
-    changed = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in _OPENBLAS_SETTERS:
-            setter = getattr(lib, symbol, None)
-            if setter is not None:
-                setter.argtypes = [ctypes.c_int]
-                setter.restype = None
-                setter(int(n))
-                changed.append(os.path.basename(path))
-                break
-    if not changed:
+    libraries = _openblas_libraries()
+    if not libraries:
         raise RuntimeError(f"set_num_threads: cannot find NumPy's OpenBLAS in this process to "
                            f"limit it; set OPENBLAS_NUM_THREADS={n} (OpenBLAS), "
                            f"MKL_NUM_THREADS={n} (MKL) or OMP_NUM_THREADS={n} in the "
                            f"environment before starting Python instead")
-    return changed
+    for _, setter, _ in libraries:
+        setter(int(n))
+    return [name for name, _, _ in libraries]
+
+
+def get_num_threads():
+    """The thread count of NumPy's OpenBLAS now (``openblas_get_num_threads``), or None where
+    no OpenBLAS (or no getter) is found."""
+    counts = [getter() for _, _, getter in _openblas_libraries() if getter is not None]
+    return counts[0] if counts else None
+
+
+class blas_threads:
+    """``with blas_threads(n):`` runs its block with NumPy's OpenBLAS on ``n`` threads, then
+    restores the count it found. For small linear algebra (matrices of a few hundred rows),
+    where threads cost more to start and synchronize than they save, most of all on a busy
+    machine. The count is the process's: not for blocks running at once in several Python
+    threads. Where no OpenBLAS with a getter is found, the block runs unchanged."""
+
+    def __init__(self, n: int):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"blas_threads: n must be a positive int, got {n!r}")
+        self.n, self.previous = int(n), None
+
+    def __enter__(self):
+        self.previous = get_num_threads()
+        if self.previous is not None and self.previous != self.n:
+            set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None and self.previous != self.n:
+            set_num_threads(self.previous)
 
 
 # --- reused result arrays ----------------------------------------------------------------------

@@ -231,6 +231,25 @@ def test_set_num_threads_limits_openblas():
         mg.set_num_threads(0)
 
 
+def test_blas_threads_sets_and_restores_the_count():
+    before = _openblas_thread_count()
+    if before is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS this process can see")
+    assert backend.get_num_threads() == before
+    try:
+        mg.set_num_threads(2)
+        with backend.blas_threads(1):
+            assert _openblas_thread_count() == 1 == backend.get_num_threads()
+        assert _openblas_thread_count() == 2
+        with pytest.raises(KeyError), backend.blas_threads(1):   # restored after an error too
+            raise KeyError("x")
+        assert _openblas_thread_count() == 2
+    finally:
+        mg.set_num_threads(before)
+    with pytest.raises(ValueError, match="blas_threads: n must be a positive int"):
+        backend.blas_threads(0)
+
+
 def test_pooled_empty_reuses_only_arrays_nobody_holds():
     shape, dtype = (512, 1024), np.float32  # 2 MiB: pooled
     first = backend.pooled_empty(shape, dtype)

@@ -122,3 +122,35 @@ def test_pruner_in_a_study_saves_steps():
     assert steps < 0.6 * 20 * 9
     best_complete = study.best_value
     assert best_complete >= max(t.intermediate_values[1] for t in study.trials) * 9 * 0.9
+
+
+def test_hyperband_bracket_count_is_an_exact_floor_of_the_log():
+    """s_max = ⌊log_η(R / r_min)⌋ in integers: math.log(243, 3) is 4.999999999999999 in floats,
+    which would lose a bracket at exact powers of η."""
+    assert tune.Hyperband(1, 243, 3).n_brackets == 6
+    assert tune.Hyperband(2, 486, 3).n_brackets == 6
+    assert tune.Hyperband(1, 242, 3).n_brackets == 5
+    assert tune.Hyperband(1, 1, 3).n_brackets == 1
+
+
+def test_hyperband_at_eight_epochs_eta_three():
+    """The setting of benchmarks/tune_mnist_hyperband.py: R = 8 is no power of 3, s_max = 1.
+    Bracket 0 has rungs at 1 and 3, bracket 1 one rung at 3 (9 ≥ R is never checked); trials
+    are dealt 3 : 2 (Optuna's budgets ⌈2·3/2⌉ and ⌈2·1/1⌉)."""
+    hb = tune.Hyperband(min_resource=1, max_resource=8, reduction_factor=3)
+    assert hb.n_brackets == 2
+    rungs = [[r for k in range(4) if (r := b.rung_resource(k)) < 8] for b in hb.brackets]
+    assert rungs == [[1, 3], [3]]
+    cycle = [hb.bracket_of(n) for n in range(10)]
+    assert cycle == [0, 1, 0, 1, 0] * 2
+    # bracket 1 (trials 1, 3, 6, 8): its first rung is at step 3, whatever step 1 and 2 say
+    done = (finished(1, [9.0] * 8), finished(3, [8.0] * 8), finished(0, [0.0] * 8))
+    view = StudyView("maximize", done)
+    assert not hb.prune(view, running(6, [0.0, 0.0]))
+    # at rung 3 it meets 9 and 8 (bracket 1 only: trial 0's 0.0 does not count): m = 3, so only
+    # the best goes on
+    assert hb.prune(view, running(6, [0.0, 0.0, 8.5]))
+    assert not hb.prune(view, running(6, [0.0, 0.0, 9.5]))
+    # bracket 0 (trial 2) meets trial 0 alone at rung 1: m = 2 < η, the better one goes on
+    assert not hb.prune(view, running(2, [0.5]))
+    assert hb.prune(StudyView("maximize", (finished(0, [1.0] * 8),)), running(2, [0.5]))

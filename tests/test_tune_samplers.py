@@ -212,3 +212,57 @@ def test_benchmark_functions_at_their_minima():
     best = [0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]
     assert hartmann6(best) == pytest.approx(HARTMANN6_MIN, abs=1e-4)
     assert hartmann6(np.full(6, 0.5)) > HARTMANN6_MIN + 0.5
+
+
+def test_tpe_ranks_pruned_trials_after_complete_ones_by_step_then_value():
+    """Optuna's order: complete trials by value, then pruned ones by the step they reached
+    (furthest first), then by their last value (NaN worst)."""
+    values = [0.9, 0.5, 0.99, 0.7, float("nan"), 0.8]
+    steps = [math.inf, math.inf, 1, 3, 3, 3]       # trials 0, 1 complete; 2..5 pruned
+
+    def order(gamma):
+        return split_below_above(values, 1.0, gamma, steps=steps)[0].tolist()
+
+    assert order(1 / 6) == [0]
+    assert order(2 / 6) == [0, 1]                  # 0.5 complete beats every pruned value
+    assert order(3 / 6) == [0, 1, 5]               # step 3: 0.8 before 0.7, NaN last
+    assert order(5 / 6) == [0, 1, 3, 4, 5]         # 0.99 at step 1 comes after step 3's NaN
+    assert split_below_above(values[:2], -1.0, 0.5)[0].tolist() == [1]   # no steps: complete
+
+
+def test_tpe_learns_from_pruned_trials():
+    """Pruned trials count as observations (startup and split), as in Optuna: a study whose
+    trials are all pruned still leaves random search after n_startup_trials."""
+    from minigrad.tune.trial import FrozenTrial, StudyView
+
+    dist = tune.Uniform(0.0, 1.0)
+    pruned = tuple(FrozenTrial(i, "pruned", params={"x": x}, distributions={"x": dist},
+                               intermediate_values={1: -abs(x - 0.3)})
+                   for i, x in enumerate(np.linspace(0.05, 0.95, 10)))
+    sampler = tune.TPESampler(seed=0, n_startup_trials=10)
+    draws = [tune.Trial(100 + k, StudyView("maximize", pruned), sampler).suggest("x", dist)
+             for k in range(20)]
+    assert np.median(np.abs(np.array(draws) - 0.3)) < 0.15      # drawn near the best one
+    random_draws = [tune.Trial(100 + k, StudyView("maximize", pruned[:9]), sampler)
+                    .suggest("x", dist) for k in range(20)]
+    assert np.median(np.abs(np.array(random_draws) - 0.3)) > 0.15  # 9 < 10: still random
+
+
+def test_gp_linear_algebra_runs_on_one_blas_thread(monkeypatch):
+    """The GP's small Cholesky factors run on one OpenBLAS thread, the count restored after."""
+    from minigrad import backend
+
+    before = backend.get_num_threads()
+    if before is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS this process can see")
+    seen, cholesky = [], np.linalg.cholesky
+
+    def recording(a):
+        seen.append(backend.get_num_threads())
+        return cholesky(a)
+
+    monkeypatch.setattr(np.linalg, "cholesky", recording)
+    rng = np.random.default_rng(0)
+    GaussianProcess().fit(rng.random((12, 2)), rng.normal(size=12))
+    assert seen and set(seen) == {1}
+    assert backend.get_num_threads() == before

@@ -3,9 +3,11 @@ Hyper-Parameter Optimization", NIPS 2011), with Optuna's default split size and 
 optionally multivariate (one kernel per trial over all parameters, as in Falkner et al. 2018
 and Optuna's default since 5.0).
 
-After ``n_startup_trials`` complete trials (before: random draws), the complete trials, best
-first (by sign · value), are split into the ``n_below`` best ("below", the good ones) and the
-rest ("above")::
+The observations are the complete and the pruned trials (as Optuna's: a pruned trial still
+says where not to look). After ``n_startup_trials`` of them (before: random draws) they are
+ranked best first, complete trials by sign · value, then pruned trials by the step they
+reached (furthest first) and sign · their last intermediate value (NaN last), and split into
+the ``n_below`` best ("below", the good ones) and the rest ("above")::
 
     n_below = min(⌈γ n⌉, 25),   γ = 0.1                        (``gamma``)
 
@@ -44,12 +46,17 @@ __all__ = ["TPESampler", "split_below_above", "ParzenEstimator", "CategoricalKer
            "forgetting_weights"]
 
 
-def split_below_above(values, sign: float, gamma: float = 0.1, max_below: int = 25):
-    """Indices of the ``n_below = min(⌈γ n⌉, max_below)`` best values (largest sign · value,
-    earliest first among equals) and of the others, each in the order of ``values``."""
+def split_below_above(values, sign: float, gamma: float = 0.1, max_below: int = 25,
+                      steps=None):
+    """Indices of the ``n_below = min(⌈γ n⌉, max_below)`` best observations and of the others,
+    each in the order of ``values``. Best means: the furthest step reached first (``steps``;
+    None: every observation complete, step +inf), then the largest sign · value (NaN worst),
+    then the earliest."""
     values = np.asarray(values, dtype=np.float64)
     n_below = min(math.ceil(gamma * len(values)), max_below)
-    order = np.argsort(-sign * values, kind="stable")
+    score = np.where(np.isnan(values), -np.inf, sign * values)
+    depth = np.full(len(values), np.inf) if steps is None else np.asarray(steps, np.float64)
+    order = np.lexsort((np.arange(len(values)), -score, -depth))   # the last key sorts first
     return np.sort(order[:n_below]), np.sort(order[n_below:])
 
 
@@ -168,6 +175,31 @@ def _kernels(dist, coordinates):
     return ParzenEstimator(coordinates, *dist.ends())
 
 
+def _observations(view, names_dists=None) -> tuple:
+    """The complete and pruned trials of ``view`` (those having every parameter of
+    ``names_dists`` with that distribution), their values and steps reached for the split: a
+    complete trial's value at step +inf, a pruned one's last intermediate value at its last
+    step (NaN at −inf without any)."""
+    trials, values, steps = [], [], []
+    for t in view.trials:
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED):
+            continue
+        if names_dists is not None and any(t.distributions.get(n) != d
+                                           for n, d in names_dists.items()):
+            continue
+        trials.append(t)
+        if t.state == TrialState.COMPLETE:
+            values.append(t.value)
+            steps.append(math.inf)
+        elif t.intermediate_values:
+            values.append(t.intermediate_values[t.last_step])
+            steps.append(t.last_step)
+        else:
+            values.append(math.nan)
+            steps.append(-math.inf)
+    return trials, values, steps
+
+
 class TPESampler(BaseSampler):
     """Bergstra et al.'s TPE (module docstring); ``multivariate=True`` models the joint
     space's parameters together (the others stay univariate)."""
@@ -184,9 +216,10 @@ class TPESampler(BaseSampler):
         self.gamma = gamma
         self.multivariate = bool(multivariate)
 
-    def _groups(self, view, observed, names_dists):
-        """(below, above) kernels per parameter from the ``observed`` complete trials."""
-        below, above = split_below_above([t.value for t in observed], view.sign(), self.gamma)
+    def _groups(self, view, observations, names_dists):
+        """(below, above) kernels per parameter from ``observations`` (of _observations)."""
+        observed, values, steps = observations
+        below, above = split_below_above(values, view.sign(), self.gamma, steps=steps)
         return [{name: _kernels(dist, [_coordinate(dist, observed[i].params[name])
                                        for i in group])
                  for name, dist in names_dists.items()} for group in (below, above)]
@@ -194,11 +227,11 @@ class TPESampler(BaseSampler):
     def propose(self, view, number, pending) -> dict:
         if not self.multivariate:
             return {}
-        complete = view.complete()
-        space = joint_space(complete)
-        if len(complete) < self.n_startup_trials or not space:
+        observations = _observations(view)
+        space = joint_space(observations[0])
+        if len(observations[0]) < self.n_startup_trials or not space:
             return {}
-        l_kernels, g_kernels = self._groups(view, complete, space)
+        l_kernels, g_kernels = self._groups(view, observations, space)
         rng = trial_seed(self.seed, number, 1)
         n = self.n_ei_candidates
         first = next(iter(l_kernels.values()))
@@ -216,11 +249,10 @@ class TPESampler(BaseSampler):
                 for name, dist in space.items()}
 
     def sample_independent(self, view, trial, name, dist):
-        observed = [t for t in view.trials if t.state == TrialState.COMPLETE
-                    and t.distributions.get(name) == dist]
-        if len(observed) < self.n_startup_trials:
+        observations = _observations(view, {name: dist})
+        if len(observations[0]) < self.n_startup_trials:
             return dist.sample(trial.rng)
-        l_kernels, g_kernels = (g[name] for g in self._groups(view, observed, {name: dist}))
+        l_kernels, g_kernels = (g[name] for g in self._groups(view, observations, {name: dist}))
         candidates = l_kernels.sample(trial.rng, self.n_ei_candidates)
         score = l_kernels.log_pdf(candidates) - g_kernels.log_pdf(candidates)
         return _from_coordinate(dist, candidates[int(np.argmax(score))])
